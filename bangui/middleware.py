@@ -1,0 +1,127 @@
+"""Request plumbing: client IP, security headers, the setup gate, the user's timezone."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+
+from django.contrib.auth.middleware import LoginRequiredMiddleware as _LoginRequired
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
+from django.urls import reverse
+from django.utils import timezone
+
+from bangui.clientip import META_KEY, _trusted, resolve_client_ip
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+class ClientIPMiddleware:
+    """Resolve the client IP once; drop forwarding headers no trusted proxy set."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not _trusted(request.META.get("REMOTE_ADDR", "")):
+            # Otherwise a client could claim HTTPS or another address.
+            for key in ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST"):
+                request.META.pop(key, None)
+        request.META[META_KEY] = resolve_client_ip(request.META)
+        return self.get_response(request)
+
+
+class SecurityHeadersMiddleware:
+    """Content-Security-Policy without unsafe-inline, and a closed Permissions-Policy."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"
+        )
+        return response
+
+
+_setup_done = False
+
+
+def setup_done() -> bool:
+    """Whether first-run setup has finished; once true it stays true in this process."""
+    global _setup_done
+    if not _setup_done:
+        from bangui.models import AppSettings
+
+        _setup_done = AppSettings.objects.filter(pk=1, setup_completed_at__isnull=False).exists()
+    return _setup_done
+
+
+def reset_setup_cache() -> None:
+    global _setup_done
+    _setup_done = False
+
+
+_OPEN_BEFORE_SETUP = ("/setup/", "/static/", "/health/")
+
+
+class SetupRequiredMiddleware:
+    """Until setup is done, every URL leads to /setup/."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith(_OPEN_BEFORE_SETUP) and not setup_done():
+            url = reverse("setup")
+            if getattr(request, "htmx", False):
+                return HttpResponse(status=204, headers={"HX-Redirect": url})
+            return HttpResponseRedirect(url)
+        return self.get_response(request)
+
+
+class TimezoneMiddleware:
+    """Show times in the timezone chosen at setup."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from bangui.models import AppSettings
+
+        try:
+            timezone.activate(zoneinfo.ZoneInfo(AppSettings.current().timezone))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            timezone.deactivate()
+        return self.get_response(request)
+
+
+class LoginRequiredMiddleware(_LoginRequired):
+    """Django's login gate; an htmx poll whose session ended reloads the whole page."""
+
+    def handle_no_permission(  # type: ignore[override]
+        self, request: HttpRequest, view_func: Callable[..., HttpResponseBase]
+    ) -> HttpResponse:
+        if getattr(request, "htmx", False):
+            target = request.headers.get("HX-Current-URL") or "/"
+            login = redirect_to_login(target, self.get_login_url(view_func))
+            return HttpResponse(status=204, headers={"HX-Redirect": login["Location"]})
+        return super().handle_no_permission(request, view_func)

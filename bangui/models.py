@@ -1,0 +1,95 @@
+"""BanGUI's own records: the settings chosen at setup, instance locks, fail2ban status."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import models
+from django.utils import timezone
+
+_CACHE_KEY = "bangui:appsettings"
+
+
+class AppSettings(models.Model):
+    """The single row of settings chosen at first-run setup (pk is always 1)."""
+
+    fail2ban_socket = models.CharField(max_length=255)
+    fail2ban_config_dir = models.CharField(max_length=255)
+    timezone = models.CharField(max_length=64, default="UTC")
+    session_minutes = models.PositiveIntegerField(default=480)
+    setup_completed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "settings"
+        verbose_name_plural = "settings"
+
+    def __str__(self) -> str:
+        return "BanGUI settings"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.pk = 1
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        cache.delete(_CACHE_KEY)
+
+    @property
+    def setup_done(self) -> bool:
+        return self.setup_completed_at is not None
+
+    @classmethod
+    def current(cls) -> AppSettings:
+        """The saved row, or unsaved defaults from the environment before setup.
+
+        Read on every request (timezone, socket path), so it is cached briefly.
+        """
+        row: AppSettings | None = cache.get(_CACHE_KEY)
+        if row is None:
+            row = cls.objects.filter(pk=1).first() or cls(
+                pk=1,
+                fail2ban_socket=settings.BANGUI_FAIL2BAN_SOCKET,
+                fail2ban_config_dir=settings.BANGUI_FAIL2BAN_CONFIG_DIR,
+            )
+            cache.set(_CACHE_KEY, row, 10)
+        return row
+
+
+class InstanceLock(models.Model):
+    """An advisory lock: at most one web instance and one job scheduler per database.
+
+    The holder renews ``expires_at`` by heartbeat; an expired lock, or one whose
+    holder process is gone from this host, is taken over.
+    """
+
+    name = models.CharField(max_length=50, primary_key=True)
+    owner = models.CharField(max_length=200)
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    acquired_at = models.DateTimeField(default=timezone.now)
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.hostname}:{self.pid}"
+
+
+class ServerStatus(models.Model):
+    """The latest fail2ban health snapshot (single row), written by the health_check job."""
+
+    online = models.BooleanField(default=False)
+    version = models.CharField(max_length=32, blank=True)
+    jail_count = models.PositiveIntegerField(default=0)
+    currently_banned = models.PositiveIntegerField(default=0)
+    currently_failed = models.PositiveIntegerField(default=0)
+    total_banned = models.PositiveIntegerField(default=0)
+    total_failed = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    # When ``online`` last flipped; the status bar says "offline since …".
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "fail2ban status"
+        verbose_name_plural = "fail2ban status"
+
+    def __str__(self) -> str:
+        return "online" if self.online else "offline"

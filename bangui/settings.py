@@ -1,0 +1,241 @@
+"""BanGUI settings: one module, every value from a ``BANGUI_*`` variable.
+
+Each variable is documented in ``.env.example``. With nothing set, BanGUI
+runs on SQLite in ``./data`` with DEBUG off.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+from bangui.env import (
+    data_dir_secret_key,
+    env_bool,
+    env_int,
+    env_list,
+    env_networks,
+    env_secret,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DATA_DIR = Path(env_str("BANGUI_DATA_DIR", str(BASE_DIR / "data"))).resolve()
+try:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+except OSError as exc:
+    raise ImproperlyConfigured(
+        f"BANGUI_DATA_DIR={DATA_DIR} cannot be created: {exc}. Point it at a writable directory."
+    ) from None
+
+DEBUG = env_bool("BANGUI_DEBUG", False)
+
+SECRET_KEY = env_secret("BANGUI_SECRET_KEY") or data_dir_secret_key(DATA_DIR)
+if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+    raise ImproperlyConfigured(
+        "BANGUI_SECRET_KEY is too weak: use at least 50 random characters, e.g. "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
+
+ALLOWED_HOSTS = env_list("BANGUI_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("BANGUI_ALLOWED_HOSTS is empty: list the host names BanGUI serves.")
+CSRF_TRUSTED_ORIGINS = env_list("BANGUI_CSRF_TRUSTED_ORIGINS")
+
+# Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto we believe.
+BANGUI_TRUSTED_PROXIES = env_networks("BANGUI_TRUSTED_PROXIES")
+
+# fail2ban: defaults for the setup form; setup stores the chosen values.
+BANGUI_FAIL2BAN_SOCKET = env_str("BANGUI_FAIL2BAN_SOCKET", "/var/run/fail2ban/fail2ban.sock")
+BANGUI_FAIL2BAN_CONFIG_DIR = env_str("BANGUI_FAIL2BAN_CONFIG_DIR", "/etc/fail2ban")
+BANGUI_FAIL2BAN_START_COMMAND = env_str("BANGUI_FAIL2BAN_START_COMMAND", "")
+BANGUI_GEOIP_DB_PATH = env_str("BANGUI_GEOIP_DB_PATH", str(DATA_DIR / "GeoLite2-Country.mmdb"))
+
+BANGUI_LOGIN_MAX_FAILURES = env_int("BANGUI_LOGIN_MAX_FAILURES", 5, minimum=1)
+BANGUI_LOGIN_WINDOW_SECONDS = env_int("BANGUI_LOGIN_WINDOW_SECONDS", 60, minimum=1)
+BANGUI_AUTH_LOG_FILE = env_str("BANGUI_AUTH_LOG_FILE", "")
+BANGUI_HEALTH_INTERVAL_SECONDS = 30
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_q",
+    "bangui.apps.BanguiConfig",
+    "jails",
+    "geo",
+    "blocklists",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "bangui.middleware.ClientIPMiddleware",
+    "bangui.middleware.SecurityHeadersMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "bangui.middleware.SetupRequiredMiddleware",
+    "bangui.middleware.LoginRequiredMiddleware",
+    "bangui.middleware.TimezoneMiddleware",
+]
+
+ROOT_URLCONF = "bangui.urls"
+WSGI_APPLICATION = "bangui.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "bangui.context_processors.status",
+            ],
+        },
+    },
+]
+
+_engine = env_str("BANGUI_DB_ENGINE", "sqlite")
+DATABASES: dict[str, dict[str, Any]]
+if _engine == "sqlite":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env_str("BANGUI_DB_NAME", str(DATA_DIR / "bangui.sqlite3")),
+            "OPTIONS": {
+                # WAL lets the web process read while the job cluster writes;
+                # IMMEDIATE takes the write lock up front instead of failing late.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+        }
+    }
+elif _engine == "postgres":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": env_str("BANGUI_DB_NAME", "bangui"),
+            "USER": env_str("BANGUI_DB_USER", "bangui"),
+            "PASSWORD": env_secret("BANGUI_DB_PASSWORD") or "",
+            "HOST": env_str("BANGUI_DB_HOST", "localhost"),
+            "PORT": env_str("BANGUI_DB_PORT", "5432"),
+            "CONN_MAX_AGE": 60,
+        }
+    }
+else:
+    raise ImproperlyConfigured(f"BANGUI_DB_ENGINE={_engine!r}: use sqlite or postgres.")
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+
+# Sessions live in the database; their length is set per login from the
+# duration chosen at setup.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_NAME = "bangui_session"
+SESSION_COOKIE_AGE = 8 * 3600
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+_secure_cookies = env_bool("BANGUI_SECURE_COOKIES", True)
+SESSION_COOKIE_SECURE = _secure_cookies
+CSRF_COOKIE_SECURE = _secure_cookies
+CSRF_COOKIE_HTTPONLY = True
+
+SECURE_SSL_REDIRECT = env_bool("BANGUI_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^health/"]
+SECURE_HSTS_SECONDS = env_int("BANGUI_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("BANGUI_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("BANGUI_HSTS_PRELOAD", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if BANGUI_TRUSTED_PROXIES:
+    # ClientIPMiddleware strips this header unless it came from a trusted proxy.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env_str("BANGUI_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+Q_CLUSTER = {
+    "name": "bangui",
+    "orm": "default",
+    "workers": 2,
+    "timeout": 60,
+    # retry must exceed timeout, or a slow task is started a second time.
+    "retry": 120,
+    "max_attempts": 1,
+    "queue_limit": 10,
+    "save_limit": 250,
+    "catch_up": False,
+    "poll": 0.5,
+    "ack_failures": True,
+    "log_level": "INFO",
+}
+
+_log_handlers: dict[str, dict[str, object]] = {
+    "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+}
+_auth_handlers = ["console"]
+if BANGUI_AUTH_LOG_FILE:
+    _log_handlers["auth_file"] = {
+        "class": "logging.handlers.WatchedFileHandler",
+        "filename": BANGUI_AUTH_LOG_FILE,
+        "formatter": "plain",
+    }
+    _auth_handlers.append("auth_file")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        # The auth log line format is documented in README ("Failed logins")
+        # and matched by contrib/fail2ban/filter.d/bangui-auth.conf.
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": _log_handlers,
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {
+        "bangui.auth": {"handlers": _auth_handlers, "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
+}

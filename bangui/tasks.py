@@ -1,0 +1,18 @@
+"""Job entry points for django-q2: each one calls a service and nothing more."""
+
+from __future__ import annotations
+
+
+def health_check() -> str:
+    from bangui.status import status_refresh
+
+    snap = status_refresh()
+    return "online" if snap.online else f"offline: {snap.last_error}"
+
+
+def session_cleanup() -> str:
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
+    return f"deleted {deleted} expired sessions"

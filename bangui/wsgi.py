@@ -1,0 +1,9 @@
+"""WSGI entry point: ``gunicorn -c gunicorn.conf.py bangui.wsgi``."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bangui.settings")
+
+application = get_wsgi_application()

@@ -1,0 +1,83 @@
+"""Shared fixtures: a real fail2ban-server, a configured BanGUI, logged-in clients."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+
+# Before Django reads its settings: a private data dir for the whole run.
+os.environ.setdefault("BANGUI_DATA_DIR", tempfile.mkdtemp(prefix="bangui-test-"))
+
+import pytest  # noqa: E402
+
+from bangui.fail2ban.lab import Fail2banLab  # noqa: E402
+
+
+def _require_fail2ban() -> None:
+    if shutil.which("fail2ban-server") is None and not os.path.exists("/usr/bin/fail2ban-server"):
+        message = (
+            "fail2ban-server is not installed (apt-get install fail2ban); scripts/test does it"
+        )
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def f2b_lab() -> Iterator[Fail2banLab]:
+    """One real fail2ban-server for the whole run (jails alpha, beta, sshd)."""
+    _require_fail2ban()
+    lab = Fail2banLab()
+    lab.start()
+    yield lab
+    lab.cleanup()
+
+
+@pytest.fixture
+def f2b(f2b_lab: Fail2banLab) -> Fail2banLab:
+    """The shared server, reset to its configured jails with no bans."""
+    f2b_lab.reset()
+    return f2b_lab
+
+
+@pytest.fixture(autouse=True)
+def _isolated_state(settings):  # type: ignore[no-untyped-def]
+    from django.core.cache import cache
+
+    from bangui.middleware import reset_setup_cache
+
+    # Tests do not run collectstatic; serve static files unhashed.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    cache.clear()
+    reset_setup_cache()
+    yield
+    cache.clear()
+    reset_setup_cache()
+
+
+ADMIN_PASSWORD = "correct-horse-battery-9"
+
+
+@pytest.fixture
+def configured(db, f2b: Fail2banLab):  # type: ignore[no-untyped-def]
+    """BanGUI after setup, pointing at the real test fail2ban."""
+    from bangui.services import setup_complete
+
+    return setup_complete(
+        password=ADMIN_PASSWORD,
+        fail2ban_socket=f2b.socket_path,
+        fail2ban_config_dir=str(f2b.conf_dir),
+        timezone_name="UTC",
+        session_minutes=480,
+    )
+
+
+@pytest.fixture
+def admin_client(client, configured):  # type: ignore[no-untyped-def]
+    client.force_login(configured)
+    return client

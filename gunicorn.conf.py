@@ -1,0 +1,25 @@
+"""gunicorn settings for BanGUI: one worker, several threads.
+
+The hooks export the real worker count so BanGUI's startup guard can refuse
+more than one worker (see bangui/startup.py).
+"""
+
+import os
+
+bind = os.environ.get("BANGUI_BIND", "127.0.0.1:8000")
+workers = 1
+threads = int(os.environ.get("BANGUI_THREADS", "8"))
+worker_class = "gthread"
+timeout = 60
+graceful_timeout = 25
+accesslog = "-"
+errorlog = "-"
+forwarded_allow_ips = os.environ.get("BANGUI_TRUSTED_PROXIES", "127.0.0.1")
+
+
+def on_starting(server):
+    os.environ["BANGUI_GUNICORN_WORKERS"] = str(server.cfg.workers)
+
+
+def nworkers_changed(server, new_value, old_value):
+    os.environ["BANGUI_GUNICORN_WORKERS"] = str(new_value)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class JailsConfig(AppConfig):
+    name = "jails"
+    verbose_name = "Jails and bans"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,33 @@
+"""Dashboard and the pages of the jails area."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "jails/dashboard.html", {"nav": "dashboard"})
+
+
+def placeholder(title: str, nav: str, text: str):  # type: ignore[no-untyped-def]
+    """A page whose feature has not been built yet; it says so plainly."""
+
+    @require_GET
+    def view(request: HttpRequest) -> HttpResponse:
+        return render(request, "placeholder.html", {"title": title, "nav": nav, "text": text})
+
+    return view
+
+
+jails = placeholder(
+    "Jails",
+    "jails",
+    "Jail list and detail, controls, manual bans and ignore lists are not built yet.",
+)
+history = placeholder("History", "history", "The ban history archive is not built yet.")
+configuration = placeholder(
+    "Configuration", "config", "Editing jails, filters and actions is not built yet."
+)

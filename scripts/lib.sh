@@ -1,0 +1,52 @@
+# Shared by scripts/demo, scripts/test and scripts/bench: system packages and the venv.
+# shellcheck shell=bash
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "error: need root or sudo to install system packages: $*" >&2; exit 1
+  fi
+}
+
+# ensure_packages PKG... : apt-get install whatever is missing (one apt-get update first).
+ensure_packages() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if ! command -v apt-get >/dev/null; then
+    echo "error: missing ${missing[*]} and no apt-get; install them by hand" >&2; exit 1
+  fi
+  echo "==> installing system packages: ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+pick_python() {
+  for py in python3.13 python3.12 python3.11 python3; do
+    if command -v "$py" >/dev/null && "$py" -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then
+      echo "$py"; return 0
+    fi
+  done
+  echo "error: BanGUI needs Python 3.11 or newer" >&2; exit 1
+}
+
+# ensure_venv [EXTRA] : .venv with BanGUI installed (editable), reinstalled when pyproject changes.
+ensure_venv() {
+  local extra="${1:-}" spec="." stamp
+  [ -n "$extra" ] && spec=".[$extra]"
+  stamp="$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)-$extra"
+  if [ ! -x "$VENV/bin/python" ]; then
+    echo "==> creating $VENV"
+    "$(pick_python)" -m venv "$VENV"
+  fi
+  if [ "$(cat "$VENV/.bangui-stamp" 2>/dev/null)" != "$stamp" ]; then
+    echo "==> installing BanGUI into $VENV"
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    (cd "$ROOT" && "$VENV/bin/python" -m pip install -q -e "$spec")
+    echo "$stamp" > "$VENV/.bangui-stamp"
+  fi
+}
