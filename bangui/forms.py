@@ -56,7 +56,7 @@ class SetupForm(forms.Form):
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
         if data.get("password") and data.get("password") != data.get("password_confirm"):
-            self.add_error("password_confirm", "The two passwords differ.")
+            self.add_error("password_confirm", "The two passwords differ; type both again.")
         sock = str(data.get("fail2ban_socket") or "").strip()
         if sock and not data.get("skip_fail2ban_check"):
             if "\x00" in sock or not sock.startswith("/"):

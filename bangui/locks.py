@@ -17,6 +17,7 @@ import threading
 import uuid
 import zlib
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from django.db import IntegrityError, connections, transaction
@@ -51,7 +52,12 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    # A killed process that nobody has reaped yet (a zombie) still answers kill(0).
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def _stale(row: InstanceLock, now: Any) -> bool:

@@ -107,6 +107,9 @@ class TimezoneMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         from bangui.models import AppSettings
 
+        if request.path.startswith("/health/"):
+            # Health probes must not depend on the database (live) or need times.
+            return self.get_response(request)
         try:
             timezone.activate(zoneinfo.ZoneInfo(AppSettings.current().timezone))
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):

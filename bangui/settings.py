@@ -67,8 +67,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
-    "django_q",
+    # Before django_q so that bangui's qcluster command (holds the lock) wins.
     "bangui.apps.BanguiConfig",
+    "django_q",
     "jails",
     "geo",
     "blocklists",

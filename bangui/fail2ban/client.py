@@ -107,6 +107,10 @@ _SERVER_GETTERS = frozenset(
 )
 
 
+class _StaleConnection(ConnectionResetError):
+    """The server closed a connection before sending any reply byte."""
+
+
 @dataclass(frozen=True)
 class JailStatus:
     """Counters of one jail (``status JAIL short``)."""
@@ -191,7 +195,9 @@ class Fail2banClient:
             sock.settimeout(max(0.01, deadline - time.monotonic()))
             chunk = sock.recv(65536)
             if not chunk:
-                raise ConnectionResetError("fail2ban closed the connection")
+                if not chunks:
+                    raise _StaleConnection("fail2ban closed the connection")
+                raise ConnectionResetError("fail2ban closed the connection mid-reply")
             chunks.append(chunk)
             size += len(chunk)
             if size > MAX_REPLY_BYTES:
@@ -230,10 +236,10 @@ class Fail2banClient:
                     self._sock = self._connect(deadline)
                 try:
                     return self._roundtrip(self._sock, payload, deadline)
-                except (ConnectionError, BrokenPipeError):
+                except (_StaleConnection, BrokenPipeError):
                     self._drop()
-                    # A kept connection may have been closed by a server restart;
-                    # one retry on a fresh connection, never more.
+                    # A kept connection closed by a server restart fails before
+                    # any reply byte arrives; only then is one retry safe.
                     if fresh or attempt == 2:
                         raise
                 except BaseException:

@@ -150,8 +150,8 @@ class Fail2banLab:
 
     # -- process -----------------------------------------------------------------
 
-    def client(self, timeout: float = 5.0) -> Fail2banClient:
-        return Fail2banClient(self.socket_path, timeout=timeout)
+    def client(self, timeout: float = 5.0, *, persistent: bool = False) -> Fail2banClient:
+        return Fail2banClient(self.socket_path, timeout=timeout, persistent=persistent)
 
     @property
     def running(self) -> bool:
@@ -180,7 +180,11 @@ class Fail2banLab:
             start_new_session=True,
         )
         stderr.close()
-        self.wait_ready(timeout)
+        try:
+            self.wait_ready(timeout)
+        except BaseException:
+            self.stop()  # never leave a half-started server behind
+            raise
 
     def wait_ready(self, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
@@ -244,7 +248,11 @@ class Fail2banLab:
         shutil.rmtree(self.base, ignore_errors=True)
 
     def __enter__(self) -> Fail2banLab:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.cleanup()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:

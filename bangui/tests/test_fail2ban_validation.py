@@ -121,7 +121,14 @@ def test_hostile_input_leaves_the_real_server_untouched(f2b):
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("600", "600"), ("-1", "-1"), ("10m", "600"), ("1h", "3600"), ("1d 12h", "129600"), (90, "90")],
+    [
+        ("600", "600"),
+        ("-1", "-1"),
+        ("10m", "600"),
+        ("1h", "3600"),
+        ("1d 12h", "129600"),
+        (90, "90"),
+    ],
 )
 def test_it_turns_durations_into_seconds(text, seconds):
     assert clean_seconds(text) == seconds

@@ -16,3 +16,27 @@ document.addEventListener("visibilitychange", function () {
     });
   }
 });
+
+// When fail2ban goes away or comes back: say it once to screen readers (not on
+// every poll) and refresh the other live parts of the page at once.
+var lastState = null;
+function statusState() {
+  var bar = document.getElementById("status-bar");
+  return bar ? bar.getAttribute("data-state") : null;
+}
+document.addEventListener("DOMContentLoaded", function () {
+  lastState = statusState();
+});
+document.addEventListener("htmx:afterSettle", function () {
+  var state = statusState();
+  if (state && lastState && state !== lastState) {
+    var announce = document.getElementById("status-announce");
+    if (announce) {
+      announce.textContent = state;
+    }
+    document.querySelectorAll("[data-poll]:not(#status-bar)").forEach(function (el) {
+      window.htmx.trigger(el, "refresh");
+    });
+  }
+  lastState = state;
+});

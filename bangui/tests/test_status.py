@@ -1,0 +1,114 @@
+"""fail2ban being down is a normal state: pages render, say so, and recover."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from bangui import tasks
+from bangui.locks import lock_acquire
+from bangui.models import ServerStatus
+
+PAGES = ["/", "/jails/", "/map/", "/history/", "/blocklists/", "/config/", "/status/bar/"]
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_every_page_renders_while_fail2ban_is_online(admin_client, url):
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    assert "online" in response.content.decode()
+
+
+def test_every_page_says_fail2ban_is_unreachable_when_it_is_stopped(admin_client, f2b):
+    f2b.stop()
+    tasks.health_check()
+    for url in PAGES:
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
+        assert "fail2ban unreachable" in response.content.decode(), url
+
+
+def test_status_recovers_after_a_restart_within_one_health_run(admin_client, f2b):
+    f2b.stop()
+    assert tasks.health_check().startswith("offline")
+    assert "fail2ban unreachable" in admin_client.get("/status/bar/").content.decode()
+    f2b.start()
+    # One run of the health job, as the scheduler does every 30 s; BanGUI is not restarted.
+    assert tasks.health_check() == "online"
+    body = admin_client.get("/status/bar/").content.decode()
+    assert "fail2ban 1.0.2 online" in body
+
+
+def test_the_health_job_stores_counts_and_when_the_state_changed(configured, f2b, caplog):
+    f2b.client().ban("alpha", ["192.0.2.50", "192.0.2.51"])
+    tasks.health_check()
+    row = ServerStatus.objects.get()
+    assert row.online and row.jail_count == 3 and row.currently_banned == 2
+    first_change = row.changed_at
+    tasks.health_check()
+    assert ServerStatus.objects.get().changed_at == first_change
+    f2b.stop()
+    with caplog.at_level("WARNING", logger="bangui.health"):
+        tasks.health_check()
+    row = ServerStatus.objects.get()
+    assert not row.online and row.changed_at > first_change
+    assert "fail2ban is offline" in caplog.text
+
+
+def test_a_stale_snapshot_is_replaced_by_a_live_check(admin_client, f2b):
+    tasks.health_check()
+    ServerStatus.objects.update(checked_at=timezone.now() - timedelta(minutes=10))
+    body = admin_client.get("/status/bar/").content.decode()
+    assert "live, scheduler not running" in body
+    assert "online" in body
+
+
+def test_the_status_bar_polls_with_htmx(admin_client):
+    body = admin_client.get("/").content.decode()
+    assert 'hx-get="/status/bar/"' in body
+    assert "every 10s" in body
+
+
+def test_ready_is_503_when_fail2ban_is_offline(client, configured, f2b):
+    assert client.get("/health/ready").status_code == 200
+    f2b.stop()
+    response = client.get("/health/ready")
+    assert response.status_code == 503
+    data = json.loads(response.content)
+    assert data["status"] == "unavailable"
+    assert data["checks"]["fail2ban"]["ok"] is False
+    assert data["checks"]["database"]["ok"] is True
+
+
+def test_ready_reports_the_scheduler_heartbeat(client, configured):
+    data = json.loads(client.get("/health/ready").content)
+    assert data["status"] == "degraded" and data["checks"]["scheduler"]["ok"] is False
+    lock_acquire("scheduler")
+    data = json.loads(client.get("/health/ready").content)
+    assert data["status"] == "ok"
+
+
+def test_live_needs_no_login_and_no_database(client):
+    response = client.get("/health/live")
+    assert response.status_code == 200
+    assert json.loads(response.content) == {"status": "ok"}
+
+
+def test_pages_carry_a_strict_content_security_policy(admin_client):
+    csp = admin_client.get("/")["Content-Security-Policy"]
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+
+
+def test_the_admin_lists_bangui_records(admin_client):
+    tasks.health_check()
+    for url in [
+        "/admin/bangui/appsettings/",
+        "/admin/bangui/serverstatus/",
+        "/admin/bangui/instancelock/",
+        "/admin/django_q/schedule/",
+    ]:
+        assert admin_client.get(url).status_code == 200, url
