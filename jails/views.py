@@ -28,11 +28,6 @@ def placeholder(title: str, nav: str, text: str):  # type: ignore[no-untyped-def
     return view
 
 
-jails = placeholder(
-    "Jails",
-    "jails",
-    "Jail list and detail, controls, manual bans and ignore lists are not built yet.",
-)
 history = placeholder("History", "history", "The ban history archive is not built yet.")
 configuration = placeholder(
     "Configuration", "config", "Editing jails, filters and actions is not built yet."

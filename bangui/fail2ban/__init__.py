@@ -25,8 +25,9 @@ __all__ = [
 ]
 
 
-def get_client(*, timeout: float | None = None) -> Fail2banClient:
+def get_client(*, timeout: float | None = None, persistent: bool = False) -> Fail2banClient:
+    """A client for the configured socket; with ``persistent``, close() it when done."""
     from bangui.models import AppSettings
 
     cfg = AppSettings.current()
-    return Fail2banClient(cfg.fail2ban_socket, timeout=timeout or 5.0)
+    return Fail2banClient(cfg.fail2ban_socket, timeout=timeout or 5.0, persistent=persistent)

@@ -8,6 +8,7 @@ So reloads run the real client as a subprocess, with a timeout.
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -31,6 +32,16 @@ def _binary() -> str:
     return path
 
 
+_LOG_PREFIX = re.compile(
+    r"^\d{4}-\d\d-\d\d [\d:,]+ \S+\s+\[\d+\]: (?:ERROR|WARNING|INFO|NOTICE)\s+"
+)
+
+
+def _clean(output: str) -> str:
+    """fail2ban-client's error lines without their log prefix (time, logger, pid)."""
+    return "\n".join(_LOG_PREFIX.sub("", line) for line in output.splitlines()).strip()
+
+
 def _run(args: list[str], timeout: float) -> CliResult:
     try:
         proc = subprocess.run(
@@ -42,7 +53,7 @@ def _run(args: list[str], timeout: float) -> CliResult:
         )
     except subprocess.TimeoutExpired:
         raise Fail2banUnavailable(f"fail2ban-client did not finish within {timeout:g} s") from None
-    return CliResult(proc.returncode, (proc.stdout + proc.stderr).strip())
+    return CliResult(proc.returncode, _clean(proc.stdout + proc.stderr))
 
 
 def reload(

@@ -374,6 +374,17 @@ class Fail2banClient:
         clean = [clean_network(e) for e in entries]
         return self._send(["set", clean_jail(jail), "addignoreip", *clean])
 
+    def banned_ips(self, jail: str) -> list[str]:
+        """The IPs banned in a jail now, oldest ban first (``get JAIL banip``)."""
+        return [str(ip) for ip in self._send(["get", clean_jail(jail), "banip"])]
+
+    def banned_with_time(self, jail: str) -> list[str]:
+        """``get JAIL banip --with-time``: "IP \tSTART + SECONDS = END" in fail2ban's local time."""
+        return [str(line) for line in self._send(["get", clean_jail(jail), "banip", "--with-time"])]
+
+    def stop_server(self) -> Any:
+        return self._send(["stop"])
+
     def get_server(self, name: str) -> Any:
         if name not in _SERVER_GETTERS:
             raise ValueError(f"not a readable server setting: {name!r}")

@@ -1,0 +1,229 @@
+"""Manual bans, unbans, unban-all and the IP lookup."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from bangui.clientip import client_ip
+from bangui.fail2ban import Fail2banClient, Fail2banError
+from bangui.fail2ban.validation import clean_ip
+from jails import services
+from jails.audit import actor_from
+from jails.common import client, config_dir, db_path
+from jails.forms import BanForm, EntryForm
+from jails.iplist import overlaps
+from jails.selectors import ip_lookup
+
+# Actions known to block whole networks when given a CIDR (iptables/nftables
+# and friends). Others, such as hostsdeny or mail actions, take single hosts.
+_NETWORK_ACTIONS = (
+    "iptables",
+    "ip6tables",
+    "nftables",
+    "firewallcmd",
+    "ufw",
+    "shorewall",
+    "ipfw",
+    "bsd-ipfw",
+    "pf",
+    "npf",
+    "route",
+    "dummy",
+)
+
+
+def _ban_jails(c: Fail2banClient) -> list[str]:
+    try:
+        running = c.jails()
+    except Fail2banError:
+        running = []
+    return [services.MANUAL_JAIL, *[j for j in running if j != services.MANUAL_JAIL]]
+
+
+def _network_problem(c: Fail2banClient, jail: str) -> str:
+    """Why networks cannot be banned in this jail, or "" if they can."""
+    try:
+        actions = [str(a) for a in c.get(jail, "actions") or []]
+    except Fail2banError:
+        return ""  # the manual jail before it runs: decided by its default action
+    unable = [a for a in actions if not a.lower().startswith(_NETWORK_ACTIONS)]
+    if unable:
+        return (
+            f"Jail {jail} uses the action {', '.join(unable)}, which blocks single addresses, "
+            "not networks. Ban the addresses one by one, or pick a jail with an "
+            "iptables or nftables action."
+        )
+    return ""
+
+
+def _warnings(request: HttpRequest, c: Fail2banClient, jail: str, ips: list[str]) -> list[str]:
+    found = []
+    me = client_ip(request)
+    if me:
+        mine = [ip for ip in ips if overlaps(ip, [me])]
+        if mine:
+            found.append(
+                f"{', '.join(mine[:5])} includes your own address ({me}): you may lock "
+                "yourself out."
+            )
+    try:
+        ignore = [str(i) for i in c.get(jail, "ignoreip") or []]
+    except Fail2banError:
+        ignore = []
+    for ip in ips[:10_000]:
+        hits = overlaps(ip, ignore)
+        if hits:
+            found.append(f"{ip} is in {jail}'s ignore list ({', '.join(hits[:3])}).")
+        if len(found) > 10:
+            found.append("…and more.")
+            break
+    return found
+
+
+@require_http_methods(["GET", "POST"])
+def ban_new(request: HttpRequest) -> HttpResponse:
+    c = client()
+    jails = _ban_jails(c)
+    initial = {
+        "jail": request.GET.get("jail") or services.MANUAL_JAIL,
+        "ips": request.GET.get("ip"),
+    }
+    form = BanForm(request.POST or None, jails=jails, initial=initial)
+    context: dict[str, object] = {"nav": "jails", "form": form}
+    if request.method != "POST" or not form.is_valid():
+        return render(request, "jails/ban_form.html", context)
+    parsed = form.parsed
+    assert parsed is not None
+    jail = form.cleaned_data["jail"]
+    context["parsed"] = parsed
+    if parsed.invalid:
+        form.add_error("ips", f"{len(parsed.invalid)} entries are not valid; nothing was banned.")
+        return render(request, "jails/ban_form.html", context)
+    if parsed.networks:
+        problem = _network_problem(c, jail)
+        if problem:
+            form.add_error("ips", problem)
+            return render(request, "jails/ban_form.html", context)
+    if not form.cleaned_data["confirm"]:
+        warnings = _warnings(request, c, jail, parsed.valid)
+        if warnings:
+            context["warnings"] = warnings
+            return render(request, "jails/ban_form.html", context)
+    actor = actor_from(request)
+    try:
+        if jail == services.MANUAL_JAIL:
+            services.manual_jail_start(actor=actor, client=c, config_dir=config_dir())
+        result = services.ban_create(actor=actor, client=c, jail=jail, ips=parsed.valid)
+    except (services.ActionError, ValidationError) as exc:
+        messages.error(
+            request, str(exc) if isinstance(exc, services.ActionError) else exc.messages[0]
+        )
+        return render(request, "jails/ban_form.html", context)
+    context["result"] = result
+    context["jail"] = jail
+    context["form"] = BanForm(jails=_ban_jails(c), initial={"jail": jail})
+    return render(request, "jails/ban_form.html", context)
+
+
+def _next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return fallback
+
+
+@require_POST
+def unban(request: HttpRequest) -> HttpResponse:
+    form = EntryForm(request.POST)
+    back = _next(request, "/jails/")
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for e in form.errors.get("entry", [])))
+        return redirect(back)
+    ip = form.cleaned_data["entry"]
+    jail = request.POST.get("jail") or None
+    if jail == "*":
+        jail = None
+        if request.POST.get("confirmed") != "yes":
+            return render(
+                request,
+                "jails/confirm.html",
+                {
+                    "nav": "jails",
+                    "title": f"Unban {ip} from every jail?",
+                    "text": "fail2ban lifts the ban in every jail at once. fail2ban also "
+                    "deletes this address's ban history from its own database.",
+                    "button": "Unban everywhere",
+                    "post": request.POST,
+                },
+            )
+    try:
+        count = services.ban_remove(actor=actor_from(request), client=client(), ip=ip, jail=jail)
+    except services.ActionError as exc:
+        messages.error(request, str(exc))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        where = f"jail {jail}" if jail else "every jail"
+        if count:
+            messages.success(request, f"Unbanned {ip} from {where}.")
+        else:
+            messages.info(request, f"{ip} was not banned in {where}.")
+    return redirect(back)
+
+
+@require_http_methods(["GET", "POST"])
+def unban_all(request: HttpRequest) -> HttpResponse:
+    c = client()
+    if request.method == "POST" and request.POST.get("confirmed") == "yes":
+        try:
+            count = services.ban_remove_all(actor=actor_from(request), client=c)
+        except services.ActionError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Lifted {count} bans in every jail.")
+        return redirect("jails")
+    try:
+        total = sum(c.jail_status(j).currently_banned for j in c.jails())
+    except Fail2banError as exc:
+        messages.error(request, f"fail2ban is unreachable: {exc}")
+        return redirect("jails")
+    return render(
+        request,
+        "jails/confirm.html",
+        {
+            "nav": "jails",
+            "title": f"Unban all {total} addresses?",
+            "text": f"fail2ban lifts all {total} current bans in every jail. Addresses that keep "
+            "attacking are banned again by their jails.",
+            "button": f"Unban all {total}",
+            "post": {},
+            "action": request.path,
+        },
+    )
+
+
+@require_GET
+def ip_search(request: HttpRequest) -> HttpResponse:
+    raw = request.GET.get("q", "").strip()
+    context: dict[str, object] = {"nav": "", "q": raw[:64]}
+    if raw:
+        try:
+            ip = clean_ip(raw)
+        except ValidationError as exc:
+            context["error"] = exc.messages[0]
+            return render(request, "jails/ip.html", context)
+        context["ip"] = ip
+        context["private"] = not ipaddress.ip_address(ip).is_global
+        c = client()
+        try:
+            context["bans"] = ip_lookup(client=c, ip=ip, db_path=db_path(c))
+        except Fail2banError as exc:
+            context["error"] = f"fail2ban is unreachable: {exc}"
+    return render(request, "jails/ip.html", context)

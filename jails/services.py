@@ -1,0 +1,351 @@
+"""Writes of the jails area: bans, jail controls, ignore lists, reload and restart.
+
+Every service validates first, then acts through the fail2ban client, then
+writes one audit event saying what happened, also when it failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+from bangui.fail2ban import Fail2banClient, Fail2banError, Fail2banUnavailable, cli
+from bangui.fail2ban.validation import clean_jail, clean_network
+from jails.audit import Action, Actor, audit_record
+from jails.selectors import banlist_invalidate, idle_state
+
+MANUAL_JAIL = "manual"
+RESTART_WAIT_SECONDS = 10.0
+BAN_BATCH = 500
+
+MANUAL_CONF = """\
+# BanGUI's jail for manual bans. Created by BanGUI if missing, never overwritten:
+# edit it, or override in manual.local. It watches no log; bans come from BanGUI.
+[manual]
+enabled = false
+filter =
+logpath = /dev/null
+backend = polling
+maxretry = 1
+bantime = 1d
+"""
+MANUAL_LOCAL = """\
+# Turns BanGUI's manual jail on. Created by BanGUI if missing, never overwritten.
+[manual]
+enabled = true
+"""
+
+
+class ActionError(Exception):
+    """An action that could not be done; the message is for the operator."""
+
+
+def _invalidate(*jails: str) -> None:
+    banlist_invalidate(*jails)
+    cache.delete("bangui:status:live")
+
+
+def _audited(actor: Actor, action: str, target: str, params: dict[str, Any], fn: Any) -> Any:
+    """Run ``fn()``; audit the outcome; turn fail2ban errors into ActionError."""
+    try:
+        result = fn()
+    except (Fail2banError, ActionError) as exc:
+        audit_record(
+            actor=actor, action=action, target=target, params=params, ok=False, result=str(exc)
+        )
+        raise ActionError(str(exc)) from exc
+    audit_record(actor=actor, action=action, target=target, params=params, result=str(result))
+    return result
+
+
+# -- the manual jail ----------------------------------------------------------
+
+
+def manual_jail_ensure(*, config_dir: str) -> bool:
+    """Create jail.d/manual.conf and manual.local if missing; True if anything was written."""
+    jail_d = Path(config_dir) / "jail.d"
+    wrote = False
+    try:
+        jail_d.mkdir(exist_ok=True)
+        for name, text in (("manual.conf", MANUAL_CONF), ("manual.local", MANUAL_LOCAL)):
+            path = jail_d / name
+            if not path.exists():
+                # "x" mode: never overwrite, even if another process just wrote it.
+                with path.open("x") as fh:
+                    fh.write(text)
+                wrote = True
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise ActionError(f"Cannot create the manual jail in {jail_d}: {exc}") from exc
+    return wrote
+
+
+def manual_jail_start(*, actor: Actor, client: Fail2banClient, config_dir: str) -> None:
+    """Make sure the manual jail exists in the config and runs in fail2ban."""
+    manual_jail_ensure(config_dir=config_dir)
+    if MANUAL_JAIL not in client.jails():
+        jail_start(actor=actor, client=client, config_dir=config_dir, jail=MANUAL_JAIL)
+
+
+# -- bans ---------------------------------------------------------------------
+
+
+@dataclass
+class BanResult:
+    requested: int
+    banned: int = 0
+    already: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.error
+
+
+def ban_create(*, actor: Actor, client: Fail2banClient, jail: str, ips: list[str]) -> BanResult:
+    """Ban validated addresses in a jail, in batches; reports partial results honestly.
+
+    If fail2ban goes away half-way, the batches already sent stay banned and
+    the rest are listed as failed with the reason.
+    """
+    jail = clean_jail(jail)
+    clean = [clean_network(ip) for ip in ips]
+    result = BanResult(requested=len(clean))
+    for start in range(0, len(clean), BAN_BATCH):
+        batch = clean[start : start + BAN_BATCH]
+        try:
+            newly = client.ban(jail, batch)
+        except Fail2banError as exc:
+            result.error = str(exc)
+            result.failed.extend((ip, str(exc)) for ip in clean[start:])
+            break
+        result.banned += newly
+        result.already += len(batch) - newly
+    _invalidate(jail)
+    target = clean[0] if len(clean) == 1 else jail
+    audit_record(
+        actor=actor,
+        action=Action.BAN,
+        target=target,
+        params={
+            "jail": jail,
+            "count": len(clean),
+            "ips": clean[:20] + (["…"] if len(clean) > 20 else []),
+        },
+        ok=result.ok,
+        result=(
+            f"{result.banned} banned, {result.already} already banned, "
+            f"{len(result.failed)} failed" + (f": {result.error}" if result.error else "")
+        ),
+    )
+    return result
+
+
+def ban_remove(*, actor: Actor, client: Fail2banClient, ip: str, jail: str | None = None) -> int:
+    """Unban one address (or network) from one jail, or from every jail when jail is None."""
+    ip = clean_network(ip)
+    if jail is None:
+        count = _audited(
+            actor, Action.UNBAN, ip, {"jail": "*"}, lambda: client.unban_everywhere([ip])
+        )
+        _invalidate(*(_safe_jails(client)))
+        return int(count)
+    jail = clean_jail(jail)
+    count = _audited(actor, Action.UNBAN, ip, {"jail": jail}, lambda: client.unban(jail, [ip]))
+    _invalidate(jail)
+    return int(count)
+
+
+def ban_remove_all(*, actor: Actor, client: Fail2banClient) -> int:
+    """Lift every ban in every jail."""
+    jails = _safe_jails(client)
+    count = _audited(actor, Action.UNBAN_ALL, "*", {}, client.unban_all)
+    _invalidate(*jails)
+    return int(count)
+
+
+def _safe_jails(client: Fail2banClient) -> list[str]:
+    try:
+        return client.jails()
+    except Fail2banError:
+        return []
+
+
+# -- jail controls ------------------------------------------------------------
+
+
+def _socket(client: Fail2banClient) -> str:
+    return client.socket_path
+
+
+def jail_stop(*, actor: Actor, client: Fail2banClient, jail: str) -> None:
+    """Stop a jail. fail2ban removes it; start brings it back from the config."""
+    jail = clean_jail(jail)
+    if jail not in _safe_jails(client):
+        # Stopping twice is not an error: the jail is already gone.
+        audit_record(actor=actor, action=Action.JAIL_STOP, target=jail, result="not running")
+        return
+    _audited(actor, Action.JAIL_STOP, jail, {}, lambda: client.stop_jail(jail))
+    idle_state.pop(jail, None)
+    _invalidate(jail)
+
+
+def jail_start(*, actor: Actor, client: Fail2banClient, config_dir: str, jail: str) -> None:
+    """Start a configured jail (``reload --if-exists JAIL``, the only way back after stop)."""
+    jail = clean_jail(jail)
+
+    def start() -> str:
+        try:
+            cli.reload(
+                config_dir=config_dir, socket_path=_socket(client), jail=jail, if_exists=True
+            )
+        except Fail2banError as exc:
+            if "No section" in str(exc):
+                raise ActionError(f"“{jail}” is not defined in the config ({config_dir}).") from exc
+            raise
+        if jail not in client.jails():
+            raise ActionError(
+                f"fail2ban did not start “{jail}”: it is not enabled in the config "
+                f"({config_dir}). Enable it there first."
+            )
+        return "started"
+
+    _audited(actor, Action.JAIL_START, jail, {}, start)
+    _invalidate(jail)
+
+
+def jail_reload(*, actor: Actor, client: Fail2banClient, config_dir: str, jail: str) -> None:
+    """Re-read one jail's config; runtime changes (ignore list, bantime) are reverted."""
+    jail = clean_jail(jail)
+    _audited(
+        actor,
+        Action.JAIL_RELOAD,
+        jail,
+        {},
+        lambda: cli.reload(config_dir=config_dir, socket_path=_socket(client), jail=jail).output,
+    )
+    idle_state.pop(jail, None)
+    _invalidate(jail)
+
+
+def jail_idle_set(*, actor: Actor, client: Fail2banClient, jail: str, idle: bool) -> None:
+    jail = clean_jail(jail)
+    _audited(actor, Action.JAIL_IDLE, jail, {"idle": idle}, lambda: client.set(jail, "idle", idle))
+    idle_state[jail] = idle
+
+
+def fail2ban_reload(*, actor: Actor, client: Fail2banClient, config_dir: str) -> None:
+    """Reload every jail from the config through fail2ban-client (never the raw command)."""
+    jails = _safe_jails(client)
+    _audited(
+        actor,
+        Action.FAIL2BAN_RELOAD,
+        "fail2ban",
+        {},
+        lambda: cli.reload(config_dir=config_dir, socket_path=_socket(client)).output,
+    )
+    idle_state.clear()
+    _invalidate(*jails)
+
+
+def fail2ban_restart(*, actor: Actor, client: Fail2banClient) -> None:
+    """Stop fail2ban over the socket, start it with the configured command, wait for it."""
+    command = settings.BANGUI_FAIL2BAN_START_COMMAND
+    if not command:
+        raise ActionError(
+            "No start command is configured (BANGUI_FAIL2BAN_START_COMMAND), so BanGUI "
+            "cannot start fail2ban again after stopping it. Use Reload instead."
+        )
+
+    def restart() -> str:
+        with contextlib.suppress(Fail2banUnavailable):  # already down: just start it
+            client.stop_server()
+        _wait(lambda: not _answers(client), 15.0)
+        try:
+            proc = subprocess.run(
+                shlex.split(command),
+                capture_output=True,
+                text=True,
+                timeout=RESTART_WAIT_SECONDS,
+                stdin=subprocess.DEVNULL,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ActionError(f"The start command failed: {exc}") from exc
+        if proc.returncode != 0:
+            raise ActionError(
+                f"The start command exited with {proc.returncode}: "
+                f"{(proc.stderr or proc.stdout).strip()[-500:]}"
+            )
+        if not _wait(lambda: _answers(client), RESTART_WAIT_SECONDS):
+            raise ActionError(
+                f"fail2ban did not answer within {RESTART_WAIT_SECONDS:g} s after starting."
+            )
+        return "restarted"
+
+    _audited(actor, Action.FAIL2BAN_RESTART, "fail2ban", {"command": command}, restart)
+    idle_state.clear()
+    cache.clear()
+
+
+def _answers(client: Fail2banClient) -> bool:
+    try:
+        return client.ping()
+    except Fail2banError:
+        return False
+
+
+def _wait(predicate: Any, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return bool(predicate())
+
+
+# -- ignore lists -------------------------------------------------------------
+
+
+def ignore_add(*, actor: Actor, client: Fail2banClient, jail: str, entries: list[str]) -> None:
+    jail = clean_jail(jail)
+    clean = [clean_network(e) for e in entries]
+    _audited(
+        actor,
+        Action.IGNORE_ADD,
+        jail,
+        {"entries": clean},
+        lambda: client.add_ignore(jail, clean),
+    )
+
+
+def ignore_remove(*, actor: Actor, client: Fail2banClient, jail: str, entry: str) -> None:
+    jail = clean_jail(jail)
+    clean = clean_network(entry)
+    _audited(
+        actor,
+        Action.IGNORE_REMOVE,
+        jail,
+        {"entry": clean},
+        lambda: client.set(jail, "delignoreip", clean),
+    )
+
+
+def ignoreself_set(*, actor: Actor, client: Fail2banClient, jail: str, value: bool) -> None:
+    jail = clean_jail(jail)
+    _audited(
+        actor,
+        Action.IGNORESELF,
+        jail,
+        {"ignoreself": value},
+        lambda: client.set(jail, "ignoreself", value),
+    )
