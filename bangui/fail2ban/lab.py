@@ -157,9 +157,16 @@ class Fail2banLab:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def start(self, timeout: float = 20.0) -> None:
+    def start(self, timeout: float = 20.0, *, keep_db: bool = False) -> None:
+        """Start the server; by default with an empty DB, so no old bans come back.
+
+        fail2ban restores bans from its DB a moment *after* it answers, which
+        would race with whatever a test does next.
+        """
         if self.running:
             return
+        if not keep_db:
+            Path(self.db_path).unlink(missing_ok=True)
         stderr = open(self.run_dir / "stderr", "ab")  # noqa: SIM115 - handed to the child
         self.proc = subprocess.Popen(
             [
@@ -226,8 +233,14 @@ class Fail2banLab:
             timeout=60,
         )
 
+    def truncate_logs(self) -> None:
+        for jail in self.jails:
+            self.log_path(jail.name).write_text("")
+
     def reset(self) -> None:
         """Bring the server back to its configured state with no bans (between tests)."""
+        # Old failure lines would be read again after a restart and ban again.
+        self.truncate_logs()
         if not self.running:
             self.start()
         client = self.client()
