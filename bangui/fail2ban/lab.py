@@ -233,6 +233,15 @@ class Fail2banLab:
             timeout=60,
         )
 
+    def cli(self, *args: str) -> str:
+        """Run ``fail2ban-client -s SOCK ARGS…`` and return what it printed (for tests)."""
+        return subprocess.run(
+            [_which("fail2ban-client"), "-s", self.socket_path, *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+
     def truncate_logs(self) -> None:
         for jail in self.jails:
             self.log_path(jail.name).write_text("")

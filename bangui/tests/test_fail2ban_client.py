@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import threading
 
 import pytest
@@ -10,20 +9,10 @@ import pytest
 from bangui.fail2ban import Fail2banClient, Fail2banCommandError, Fail2banUnavailable
 
 
-def cli_status(lab, jail: str) -> str:
-    return subprocess.run(
-        ["fail2ban-client", "-s", lab.socket_path, "status", jail],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    ).stdout
-
-
 def test_it_bans_so_fail2ban_client_sees_it(f2b):
     client = f2b.client()
     assert client.ban("alpha", ["192.0.2.10", "2001:db8::10"]) == 2
-    out = cli_status(f2b, "alpha")
+    out = f2b.cli("status", "alpha")
     assert "192.0.2.10" in out
     assert "2001:db8::10" in out
 
@@ -32,7 +21,7 @@ def test_it_unbans(f2b):
     client = f2b.client()
     client.ban("beta", ["192.0.2.11"])
     assert client.unban("beta", ["192.0.2.11"]) == 1
-    assert "192.0.2.11" not in cli_status(f2b, "beta")
+    assert "192.0.2.11" not in f2b.cli("status", "beta")
 
 
 def test_it_reads_jails_and_short_status(f2b):

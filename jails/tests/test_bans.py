@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
 from jails.models import AuditEvent
-
-
-def cli_status(lab, jail: str) -> str:
-    return subprocess.run(
-        ["fail2ban-client", "-s", lab.socket_path, "status", jail],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    ).stdout
 
 
 @pytest.fixture
@@ -31,7 +20,7 @@ def test_it_bans_one_ip_into_a_jail_and_audits_it(admin_client, f2b):
     response = admin_client.post("/bans/new/", {"ips": "203.0.113.10", "jail": "alpha"})
     assert response.status_code == 200
     assert "<b>1</b> banned" in response.content.decode()
-    assert "203.0.113.10" in cli_status(f2b, "alpha")
+    assert "203.0.113.10" in f2b.cli("status", "alpha")
     event = AuditEvent.objects.get()
     assert (event.action, event.target, event.ok, event.username) == (
         "ban",
@@ -53,7 +42,7 @@ def test_the_manual_jail_is_created_and_started_when_needed(admin_client, f2b, n
     assert not manual.exists()
     body = admin_client.post("/bans/new/", {"ips": "198.51.100.44", "jail": "manual"}).content
     assert b"<b>1</b> banned" in body
-    assert "198.51.100.44" in cli_status(f2b, "manual")
+    assert "198.51.100.44" in f2b.cli("status", "manual")
     assert manual.exists() and (f2b.conf_dir / "jail.d" / "manual.local").exists()
 
 
