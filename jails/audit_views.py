@@ -1,16 +1,106 @@
-"""The audit log page (to be written)."""
+"""The audit log page: every change made through BanGUI, filtered and paged."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from jails.audit_forms import AuditFilterForm
+from jails.audit_selectors import audit_event_list
+from jails.models import AuditEvent
+
+PER_PAGE = 50
+PARAM_KEY_MAX = 24
+PARAM_VALUE_MAX = 48
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of an event as shown: ``full`` is set only when ``value`` is cut short."""
+
+    key: str
+    value: str
+    full: str = ""
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    event: AuditEvent
+    params: list[Param]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple):
+        return ", ".join(_text(v) for v in value)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def param_list(params: Any) -> list[Param]:
+    """An event's parameters as short ``key=value`` pairs (lists joined, long values cut)."""
+    if params in (None, "", {}, []):
+        return []
+    items = params.items() if isinstance(params, dict) else [("", params)]
+    out = []
+    for key, value in items:
+        text = _text(value)
+        short = _cut(text, PARAM_VALUE_MAX)
+        full = text if short != text else ""
+        out.append(Param(key=_cut(str(key), PARAM_KEY_MAX), value=short, full=full))
+    return out
+
+
+def _page(paginator: Paginator[AuditEvent], raw: str | None) -> tuple[Page[AuditEvent], str]:
+    """The requested page, or the nearest one with a note when there is no such page."""
+    if raw in (None, ""):
+        return paginator.page(1), ""
+    shown = _cut(str(raw), 20)
+    try:
+        number = int(str(raw))
+    except ValueError:
+        return paginator.page(1), f"There is no page “{shown}”; showing the first page."
+    if number < 1:
+        return paginator.page(1), f"There is no page {shown}; showing the first page."
+    if number > paginator.num_pages:
+        last = paginator.num_pages
+        return paginator.page(last), f"There is no page {shown}; showing the last page ({last})."
+    return paginator.page(number), ""
+
+
+def _partial(request: HttpRequest) -> bool:
+    """An htmx swap of the table (not a boosted page load or a history restore)."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request  # type: ignore[union-attr]
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 def audit_log(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "placeholder.html",
-        {"title": "Audit log", "nav": "audit", "text": "Not built yet."},
-    )
+    form = AuditFilterForm(request.GET)
+    form.is_valid()  # invalid fields are left out of the filters and reported on the page
+    paginator = Paginator(audit_event_list(**form.filters()), PER_PAGE)
+    page, page_note = _page(paginator, request.GET.get("page"))
+    context = {
+        "nav": "audit",
+        "form": form,
+        "page": page,
+        "page_note": page_note,
+        "page_range": list(paginator.get_elided_page_range(page.number, on_each_side=2)),
+        "rows": [AuditRow(event=e, params=param_list(e.params)) for e in page.object_list],
+        "filtered": form.active,
+    }
+    if _partial(request):
+        return render(request, "jails/_audit_table.html", context)
+    return render(request, "jails/audit.html", context)

@@ -39,5 +39,9 @@ def jail_or_404(name: str) -> str:
 
 
 def is_partial(request: HttpRequest) -> bool:
+    """An htmx request for a fragment (not a boosted link, not a back/forward restore).
+
+    Views that answer differently must send ``Vary: HX-Request`` (``vary_on_htmx``).
+    """
     htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.boosted  # type: ignore[union-attr]
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request  # type: ignore[union-attr]

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from bangui.fail2ban import Fail2banError
 from jails import services
@@ -18,6 +19,7 @@ from jails.selectors import jail_bans_page, jail_detail, jail_overview
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 def jail_list(request: HttpRequest) -> HttpResponse:
     form = JailFilterForm(request.GET)
     q, sort = "", "name"
@@ -32,6 +34,7 @@ def jail_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 def jail_show(request: HttpRequest, name: str) -> HttpResponse:
     jail = jail_or_404(name)
     c = client()

@@ -156,22 +156,28 @@ def ban_remove(*, actor: Actor, client: Fail2banClient, ip: str, jail: str | Non
     ip = clean_network(ip)
     if jail is None:
         count = _audited(
-            actor, Action.UNBAN, ip, {"jail": "*"}, lambda: client.unban_everywhere([ip])
+            actor,
+            Action.UNBAN,
+            ip,
+            {"jail": "*"},
+            lambda: f"{client.unban_everywhere([ip])} unbanned",
         )
         _invalidate(*(_safe_jails(client)))
-        return int(count)
+        return int(count.split()[0])
     jail = clean_jail(jail)
-    count = _audited(actor, Action.UNBAN, ip, {"jail": jail}, lambda: client.unban(jail, [ip]))
+    count = _audited(
+        actor, Action.UNBAN, ip, {"jail": jail}, lambda: f"{client.unban(jail, [ip])} unbanned"
+    )
     _invalidate(jail)
-    return int(count)
+    return int(count.split()[0])
 
 
 def ban_remove_all(*, actor: Actor, client: Fail2banClient) -> int:
     """Lift every ban in every jail."""
     jails = _safe_jails(client)
-    count = _audited(actor, Action.UNBAN_ALL, "*", {}, client.unban_all)
+    result = _audited(actor, Action.UNBAN_ALL, "*", {}, lambda: f"{client.unban_all()} unbanned")
     _invalidate(*jails)
-    return int(count)
+    return int(result.split()[0])
 
 
 def _safe_jails(client: Fail2banClient) -> list[str]:
