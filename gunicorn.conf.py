@@ -14,6 +14,9 @@ timeout = 60
 graceful_timeout = 25
 accesslog = "-"
 errorlog = "-"
+# gunicorn 27's control socket defaults to one path per user; two servers (the
+# demo and the tests) would collide on it, and BanGUI does not use it.
+control_socket_disable = True
 forwarded_allow_ips = os.environ.get("BANGUI_TRUSTED_PROXIES", "127.0.0.1")
 
 

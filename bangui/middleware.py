@@ -32,6 +32,26 @@ CSP = "; ".join(
 )
 
 
+class HealthCheckMiddleware:
+    """Answer /health/live and /health/ready before host checks and redirects.
+
+    Probes from Docker, Kubernetes or a load balancer use an address as Host,
+    which ALLOWED_HOSTS would reject with 400; health answers carry no secrets.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "GET" and request.path in ("/health/live", "/health/ready"):
+            from bangui import views
+
+            if request.path == "/health/live":
+                return views.health_live(request)
+            return views.health_ready(request)
+        return self.get_response(request)
+
+
 class ClientIPMiddleware:
     """Resolve the client IP once; drop forwarding headers no trusted proxy set."""
 

@@ -35,15 +35,22 @@ pick_python() {
 }
 
 # ensure_venv [EXTRA] : .venv with BanGUI installed (editable), reinstalled when pyproject changes.
+# An install with an extra also satisfies a later call without it (the stamp
+# records the extra), so the demo does not reinstall what the tests installed.
 ensure_venv() {
-  local extra="${1:-}" spec="." stamp
+  local extra="${1:-}" spec="." hash stamp have
   [ -n "$extra" ] && spec=".[$extra]"
-  stamp="$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)-$extra"
+  hash="$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
+  stamp="$hash-$extra"
   if [ ! -x "$VENV/bin/python" ]; then
     echo "==> creating $VENV"
     "$(pick_python)" -m venv "$VENV"
   fi
-  if [ "$(cat "$VENV/.bangui-stamp" 2>/dev/null)" != "$stamp" ]; then
+  have="$(cat "$VENV/.bangui-stamp" 2>/dev/null || true)"
+  if [ -z "$extra" ] && [ "${have%%-*}" = "$hash" ]; then
+    return 0
+  fi
+  if [ "$have" != "$stamp" ]; then
     echo "==> installing BanGUI into $VENV"
     "$VENV/bin/python" -m pip install -q --upgrade pip
     (cd "$ROOT" && "$VENV/bin/python" -m pip install -q -e "$spec")

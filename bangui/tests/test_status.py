@@ -112,3 +112,9 @@ def test_the_admin_lists_bangui_records(admin_client):
         "/admin/django_q/schedule/",
     ]:
         assert admin_client.get(url).status_code == 200, url
+
+
+def test_health_answers_whatever_the_host_header(client, settings):
+    settings.ALLOWED_HOSTS = ["bangui.example.com"]
+    assert client.get("/health/live", HTTP_HOST="10.0.0.5:8000").status_code == 200
+    assert client.get("/", HTTP_HOST="10.0.0.5:8000").status_code == 400

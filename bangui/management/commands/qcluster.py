@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import signal
 import time
 from typing import Any
 
@@ -16,6 +17,19 @@ class Command(DjangoQCommand):
             return
         cluster = Cluster()
         cluster.start()
+        stopping = False
+
+        def stop_once(signum: int, frame: object) -> None:
+            # django-q2's own handler is not re-entrant: a second SIGTERM while
+            # it stops the cluster deadlocks on its Event. Stop once, ignore more.
+            nonlocal stopping
+            if stopping:
+                return
+            stopping = True
+            cluster.stop()
+
+        signal.signal(signal.SIGTERM, stop_once)
+        signal.signal(signal.SIGINT, stop_once)
         # django-q2's own command returns here and leaves the interpreter's exit
         # to join the cluster, which runs atexit handlers (and so would release
         # the scheduler lock taken in BanguiConfig.ready) while jobs still run.
