@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
+
 
 @dataclass(frozen=True)
 class Job:
@@ -25,6 +27,18 @@ JOBS: tuple[Job, ...] = (
         "bangui.tasks.health_check",
         30,  # every 30 s: the status bar's freshness depends on it
         "Probe fail2ban and store the status snapshot.",
+    ),
+    Job(
+        "history_sync",
+        "jails.tasks.history_sync",
+        settings.BANGUI_HISTORY_SYNC_MINUTES * 60,  # every minute by default
+        "Copy new bans from fail2ban's database into the history archive.",
+    ),
+    Job(
+        "history_purge",
+        "jails.tasks.history_purge",
+        24 * 3600,  # daily
+        "Delete archived bans older than the retention (365 days by default).",
     ),
     Job(
         "session_cleanup",

@@ -49,3 +49,77 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.username} {self.action} {self.target}"
+
+
+class BanRecord(models.Model):
+    """One ban in BanGUI's history archive, kept after fail2ban forgets it.
+
+    fail2ban purges its ``bans`` table after ``dbpurgeage`` and a manual unban
+    deletes that IP's rows; the history_sync job copies them here first.
+    ``ip`` is text because fail2ban also bans networks ("203.0.113.0/24").
+    """
+
+    class Origin(models.TextChoices):
+        DETECTED = "detected", "Detected"
+        MANUAL = "manual", "Manual"
+        BLOCKLIST = "blocklist", "Blocklist"
+
+    ip = models.CharField(max_length=64)
+    jail = models.CharField(max_length=64)
+    banned_at = models.DateTimeField()
+    bantime = models.IntegerField(help_text="Seconds; -1 is permanent.")
+    bancount = models.PositiveIntegerField(default=1)
+    failures = models.PositiveIntegerField(default=0)
+    matches = models.TextField(blank=True, help_text="Matched log lines, at most 10.")
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.DETECTED)
+    country_code = models.CharField(max_length=2, blank=True)
+    asn = models.PositiveIntegerField(null=True, blank=True)
+    unbanned_at = models.DateTimeField(null=True, blank=True)
+    unbanned_by = models.CharField(max_length=150, blank=True)
+    synced_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-banned_at", "-id"]
+        constraints = [
+            # fail2ban has no key for a ban; this triple is what makes a sync idempotent.
+            models.UniqueConstraint(
+                fields=["ip", "jail", "banned_at"], name="jails_banrecord_unique"
+            )
+        ]
+        indexes = [
+            # History page, newest first, and the dashboard's time windows.
+            models.Index(fields=["-banned_at"], name="jails_ban_time"),
+            # Per-IP page and IP-prefix filters (range scans on ip).
+            models.Index(fields=["ip", "-banned_at"], name="jails_ban_ip_time"),
+            # History filtered by jail; bans per jail on the dashboard.
+            models.Index(fields=["jail", "-banned_at"], name="jails_ban_jail_time"),
+            # Map and top countries over a time window.
+            models.Index(fields=["country_code", "-banned_at"], name="jails_ban_country_time"),
+            # Origin filter (dashboard and history).
+            models.Index(fields=["origin", "-banned_at"], name="jails_ban_origin_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ip} in {self.jail} at {self.banned_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def permanent(self) -> bool:
+        return self.bantime < 0
+
+
+class HistorySyncState(models.Model):
+    """Where the history sync stands (single row): high-water mark and last outcome."""
+
+    db_path = models.CharField(max_length=255, blank=True)
+    high_water = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_ok_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_added = models.PositiveIntegerField(default=0)
+    longest_read_ms = models.FloatField(default=0)
+
+    class Meta:
+        verbose_name = "history sync state"
+
+    def __str__(self) -> str:
+        return f"history sync up to {self.high_water}"

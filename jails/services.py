@@ -19,6 +19,7 @@ from django.core.cache import cache
 
 from bangui.fail2ban import Fail2banClient, Fail2banError, Fail2banUnavailable, cli
 from bangui.fail2ban.validation import clean_jail, clean_network
+from jails import history
 from jails.audit import Action, Actor, audit_record
 from jails.selectors import banlist_invalidate, idle_state
 
@@ -132,6 +133,9 @@ def ban_create(*, actor: Actor, client: Fail2banClient, jail: str, ips: list[str
         result.banned += newly
         result.already += len(batch) - newly
     _invalidate(jail)
+    # fail2ban writes bans to its DB from a queue; what is there already is
+    # archived now, the rest by the next history_sync run.
+    history.history_sync(client=client)
     target = clean[0] if len(clean) == 1 else jail
     audit_record(
         actor=actor,
@@ -152,8 +156,21 @@ def ban_create(*, actor: Actor, client: Fail2banClient, jail: str, ips: list[str
 
 
 def ban_remove(*, actor: Actor, client: Fail2banClient, ip: str, jail: str | None = None) -> int:
-    """Unban one address (or network) from one jail, or from every jail when jail is None."""
+    """Unban one address (or network) from one jail, or from every jail when jail is None.
+
+    fail2ban deletes the IP's rows from its own DB on unban, so they are
+    archived first; the archive then notes who lifted the ban.
+    """
     ip = clean_network(ip)
+    history.history_archive_ip(client=client, ip=ip)
+    jails = None if jail is None else [clean_jail(jail)]
+    count = _unban(actor=actor, client=client, ip=ip, jail=jail)
+    if count:
+        history.history_mark_unbanned(ip=ip, jails=jails, by=actor.username or "BanGUI")
+    return count
+
+
+def _unban(*, actor: Actor, client: Fail2banClient, ip: str, jail: str | None) -> int:
     if jail is None:
         count = _audited(
             actor,
@@ -173,9 +190,11 @@ def ban_remove(*, actor: Actor, client: Fail2banClient, ip: str, jail: str | Non
 
 
 def ban_remove_all(*, actor: Actor, client: Fail2banClient) -> int:
-    """Lift every ban in every jail."""
+    """Lift every ban in every jail (archived first: fail2ban deletes their rows)."""
     jails = _safe_jails(client)
+    history.history_sync(client=client)
     result = _audited(actor, Action.UNBAN_ALL, "*", {}, lambda: f"{client.unban_all()} unbanned")
+    history.history_mark_all_unbanned(by=actor.username or "BanGUI")
     _invalidate(*jails)
     return int(result.split()[0])
 

@@ -24,14 +24,20 @@ def test_sync_schedules_creates_every_job_once():
     out = StringIO()
     call_command("sync_schedules", stdout=out)
     names = set(Schedule.objects.values_list("name", flat=True))
-    assert names == {"health_check", "health_check#2", "session_cleanup"}
+    assert names == {
+        "health_check",
+        "health_check#2",
+        "session_cleanup",
+        "history_sync",
+        "history_purge",
+    }
     # 30 s as two one-minute schedules, half a minute apart.
     first, second = (Schedule.objects.get(name=n) for n in ("health_check", "health_check#2"))
     assert first.minutes == second.minutes == 1
     assert (second.next_run - first.next_run) == timedelta(seconds=30)
     assert Schedule.objects.get(name="session_cleanup").minutes == 360
     call_command("sync_schedules", stdout=out)
-    assert Schedule.objects.count() == 3
+    assert Schedule.objects.count() == 5
     assert "updated health_check" in out.getvalue()
 
 
