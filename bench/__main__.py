@@ -1,7 +1,8 @@
 """``python -m bench [--only NAME] [--list]``: run the benchmarks, print one table.
 
 Starts a private fail2ban-server (no firewall, temporary directory) and
-removes it at exit, also on Ctrl-C or SIGTERM. Progress and the machine
+removes it at exit, also on Ctrl-C or SIGTERM; so are the servers and files
+that benchmarks add through ``BenchContext``. Progress and the machine
 description go to stderr; the table goes to stdout. The exit status is 1 when
 a row misses its target.
 """
@@ -54,6 +55,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def run(benchmarks: Sequence[Benchmark]) -> list[Row]:
     lab = Fail2banLab()
+    ctx = BenchContext(lab)
     try:
         print(f"==> starting fail2ban-server in {lab.base}", file=sys.stderr)
         lab.start()
@@ -63,7 +65,6 @@ def run(benchmarks: Sequence[Benchmark]) -> list[Row]:
             f"{_cpu_model()} × {os.cpu_count()}",
             file=sys.stderr,
         )
-        ctx = BenchContext(lab)
         rows: list[Row] = []
         for bench in benchmarks:
             print(f"==> {bench.name}: {bench.description}", file=sys.stderr)
@@ -77,7 +78,10 @@ def run(benchmarks: Sequence[Benchmark]) -> list[Row]:
         # A second Ctrl-C must not leave the server behind half-stopped.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        lab.cleanup()
+        try:
+            ctx.cleanup()  # the benchmarks' own servers and files
+        finally:
+            lab.cleanup()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,7 +6,7 @@ and append a ``Benchmark`` here.
 
 from __future__ import annotations
 
-from . import client_vs_cli
+from . import bulk_ban, client_vs_cli, jail_detail, jails_page
 from .core import Benchmark
 
 BENCHMARKS: tuple[Benchmark, ...] = (
@@ -14,6 +14,21 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "client-vs-cli",
         "status JAIL short: Fail2banClient (fresh and persistent) vs fail2ban-client",
         client_vs_cli.run,
+    ),
+    Benchmark(
+        "jails-page",
+        "GET /jails/ with 50 jails and 65,000 bans vs the same page from status JAIL (basic)",
+        jails_page.run,
+    ),
+    Benchmark(
+        "jail-detail",
+        "GET /jails/big/ (65,000 bans), first page, vs the page built from banip --with-time",
+        jail_detail.run,
+    ),
+    Benchmark(
+        "bulk-ban",
+        "ban 10,000 IPs: jails.services.ban_create vs raw set JAIL banip (1,000 per command)",
+        bulk_ban.run,
     ),
 )
 

@@ -25,7 +25,6 @@ from jails.selectors import banlist_invalidate, idle_state
 
 MANUAL_JAIL = "manual"
 RESTART_WAIT_SECONDS = 10.0
-BAN_BATCH = 500
 
 MANUAL_CONF = """\
 # BanGUI's jail for manual bans. Created by BanGUI if missing, never overwritten:
@@ -120,22 +119,23 @@ def ban_create(*, actor: Actor, client: Fail2banClient, jail: str, ips: list[str
     the rest are listed as failed with the reason.
     """
     jail = clean_jail(jail)
-    clean = [clean_network(ip) for ip in ips]
-    result = BanResult(requested=len(clean))
-    for start in range(0, len(clean), BAN_BATCH):
-        batch = clean[start : start + BAN_BATCH]
-        try:
-            newly = client.ban(jail, batch)
-        except Fail2banError as exc:
-            result.error = str(exc)
-            result.failed.extend((ip, str(exc)) for ip in clean[start:])
-            break
-        result.banned += newly
-        result.already += len(batch) - newly
+    result = BanResult(requested=len(ips))
+    sent = 0
+    batches = client.ban_batches(jail, ips)  # validates everything before sending
+    clean: list[str] = []
+    try:
+        for batch, newly in batches:
+            clean.extend(batch)
+            sent += len(batch)
+            result.banned += newly
+            result.already += len(batch) - newly
+    except Fail2banError as exc:
+        result.error = str(exc)
+        result.failed.extend((ip, str(exc)) for ip in ips[sent:])
+        clean.extend(ips[sent:])
     _invalidate(jail)
-    # fail2ban writes bans to its DB from a queue; what is there already is
-    # archived now, the rest by the next history_sync run.
-    history.history_sync(client=client)
+    # The history_sync job archives these within a minute; fail2ban keeps the
+    # rows for dbpurgeage (a day), unlike unbans, which delete them at once.
     target = clean[0] if len(clean) == 1 else jail
     audit_record(
         actor=actor,

@@ -11,7 +11,7 @@ import errno
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -335,12 +335,18 @@ class Fail2banClient:
 
         Every entry is validated before the first command is sent.
         """
+        return sum(newly for _, newly in self.ban_batches(jail, ips))
+
+    def ban_batches(self, jail: str, ips: Sequence[str]) -> Iterator[tuple[list[str], int]]:
+        """Validate every entry, then ban batch by batch, yielding (batch, newly banned).
+
+        A caller that sees an error half-way knows exactly which batches went in.
+        """
         jail = clean_jail(jail)
         clean = [clean_network(ip) for ip in ips]
-        done = 0
         for start in range(0, len(clean), BAN_BATCH):
-            done += int(self._send(["set", jail, "banip", *clean[start : start + BAN_BATCH]]))
-        return done
+            batch = clean[start : start + BAN_BATCH]
+            yield batch, int(self._send(["set", jail, "banip", *batch]))
 
     def unban(self, jail: str, ips: Sequence[str]) -> int:
         jail = clean_jail(jail)
