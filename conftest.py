@@ -55,11 +55,15 @@ def _isolated_state(settings):  # type: ignore[no-untyped-def]
     }
     # Password hashing dominates login tests otherwise.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    from geo.pipeline import reset_state as reset_geo
+
     cache.clear()
     reset_setup_cache()
+    reset_geo()
     yield
     cache.clear()
     reset_setup_cache()
+    reset_geo()
 
 
 ADMIN_PASSWORD = "correct-horse-battery-9"

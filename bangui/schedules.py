@@ -41,6 +41,24 @@ JOBS: tuple[Job, ...] = (
         "Delete archived bans older than the retention (365 days by default).",
     ),
     Job(
+        "geo_cache_flush",
+        "geo.tasks.geo_cache_flush",
+        60,  # every minute; the web process flushes its own entries after responses
+        "Write geo lookups resolved in this worker to the geo cache table.",
+    ),
+    Job(
+        "geo_re_resolve",
+        "geo.tasks.geo_re_resolve",
+        3600,  # hourly; stops after 45 s, the rest waits for the next run
+        "Look up again geo entries without a country or older than BANGUI_GEOIP_MAX_AGE_DAYS.",
+    ),
+    Job(
+        "geo_cache_cleanup",
+        "geo.tasks.geo_cache_cleanup",
+        24 * 3600,  # daily
+        "Delete geo cache entries not seen for 90 days.",
+    ),
+    Job(
         "session_cleanup",
         "bangui.tasks.session_cleanup",
         6 * 3600,  # every 6 h

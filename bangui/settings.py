@@ -53,6 +53,18 @@ BANGUI_FAIL2BAN_SOCKET = env_str("BANGUI_FAIL2BAN_SOCKET", "/var/run/fail2ban/fa
 BANGUI_FAIL2BAN_CONFIG_DIR = env_str("BANGUI_FAIL2BAN_CONFIG_DIR", "/etc/fail2ban")
 BANGUI_FAIL2BAN_START_COMMAND = env_str("BANGUI_FAIL2BAN_START_COMMAND", "")
 BANGUI_GEOIP_DB_PATH = env_str("BANGUI_GEOIP_DB_PATH", str(DATA_DIR / "GeoLite2-Country.mmdb"))
+# No file at BANGUI_GEOIP_DB_PATH's default: the demo DB of maxminddb-geolite2
+# (bangui[geo-demo]) is used if installed.
+BANGUI_GEOIP_ASN_DB_PATH = env_str("BANGUI_GEOIP_ASN_DB_PATH", "")
+BANGUI_GEOIP_HTTP_FALLBACK = env_bool("BANGUI_GEOIP_HTTP_FALLBACK", False)
+BANGUI_GEOIP_HTTP_URL = env_str(
+    "BANGUI_GEOIP_HTTP_URL",
+    "http://ip-api.com/batch?fields=status,message,countryCode,country,as,org,query",
+)
+if not BANGUI_GEOIP_HTTP_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("BANGUI_GEOIP_HTTP_URL must be an http:// or https:// URL.")
+BANGUI_GEOIP_MAX_AGE_DAYS = env_int("BANGUI_GEOIP_MAX_AGE_DAYS", 30, minimum=1)
+BANGUI_GEOIP_CACHE_SIZE = env_int("BANGUI_GEOIP_CACHE_SIZE", 50_000, minimum=100)
 
 BANGUI_LOGIN_MAX_FAILURES = env_int("BANGUI_LOGIN_MAX_FAILURES", 5, minimum=1)
 BANGUI_LOGIN_WINDOW_SECONDS = env_int("BANGUI_LOGIN_WINDOW_SECONDS", 60, minimum=1)

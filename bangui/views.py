@@ -142,6 +142,10 @@ def health_ready(request: HttpRequest) -> JsonResponse:
         }
     except DatabaseError:
         checks["scheduler"] = {"ok": False}
+    from geo.selectors import geo_status
+
+    # Informational: without a geo database BanGUI still works (countries show "—").
+    checks["geo"] = geo_status(count=False)
     ready = bool(checks["database"]["ok"] and checks["fail2ban"]["ok"])
     status = (
         "ok" if ready and checks["scheduler"]["ok"] else ("degraded" if ready else "unavailable")

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from geo import views
 from jails.views import placeholder
 
 urlpatterns = [
@@ -8,4 +9,6 @@ urlpatterns = [
         placeholder("Map", "map", "The world map of ban origins is not built yet."),
         name="map",
     ),
+    path("settings/geo/", views.geo_settings, name="geo_settings"),
+    path("settings/geo/re-resolve/", views.geo_re_resolve_now, name="geo_re_resolve"),
 ]

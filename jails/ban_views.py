@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from bangui.clientip import client_ip
 from bangui.fail2ban import Fail2banClient, Fail2banError
 from bangui.fail2ban.validation import clean_ip
+from geo.selectors import geo_lookup
 from jails import services
 from jails.audit import actor_from
 from jails.common import client, config_dir, db_path
@@ -221,6 +222,7 @@ def ip_search(request: HttpRequest) -> HttpResponse:
             return render(request, "jails/ip.html", context)
         context["ip"] = ip
         context["private"] = not ipaddress.ip_address(ip).is_global
+        context["geo"] = geo_lookup(ip)
         c = client()
         try:
             context["bans"] = ip_lookup(client=c, ip=ip, db_path=db_path(c))

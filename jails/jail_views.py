@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from bangui.fail2ban import Fail2banError
+from geo.selectors import geo_annotate
 from jails import services
 from jails.audit import actor_from
 from jails.common import client, config_dir, db_path, is_partial, jail_or_404
@@ -44,13 +45,12 @@ def jail_show(request: HttpRequest, name: str) -> HttpResponse:
         q, page = search.cleaned_data["q"] or "", search.cleaned_data["page"] or 1
     context: dict[str, object] = {"nav": "jails", "jail": jail, "search": search, "q": q}
     try:
+        bans = jail_bans_page(client=c, jail=jail, q=q, page=page, db_path=db_path(c))
+        geo_annotate(bans.rows)  # one batch lookup for the page
+        context["bans"] = bans
         if is_partial(request):  # the only live part of this page is the ban table
-            context["bans"] = jail_bans_page(
-                client=c, jail=jail, q=q, page=page, db_path=db_path(c)
-            )
             return render(request, "jails/_bans_table.html", context)
         context["detail"] = jail_detail(client=c, jail=jail, config_dir=config_dir())
-        context["bans"] = jail_bans_page(client=c, jail=jail, q=q, page=page, db_path=db_path(c))
     except Fail2banError as exc:
         context["error"] = exc
         status = 404 if getattr(exc, "unknown_jail", False) else 200

@@ -29,6 +29,9 @@ def placeholder(title: str, nav: str, text: str):  # type: ignore[no-untyped-def
 
 
 history = placeholder("History", "history", "The ban history archive is not built yet.")
-configuration = placeholder(
-    "Configuration", "config", "Editing jails, filters and actions is not built yet."
-)
+
+
+@require_GET
+def configuration(request: HttpRequest) -> HttpResponse:
+    """For now: links to the settings that exist; jail and filter editing come later."""
+    return render(request, "jails/configuration.html", {"nav": "config"})

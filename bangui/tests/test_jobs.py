@@ -30,6 +30,9 @@ def test_sync_schedules_creates_every_job_once():
         "session_cleanup",
         "history_sync",
         "history_purge",
+        "geo_cache_flush",
+        "geo_re_resolve",
+        "geo_cache_cleanup",
     }
     # 30 s as two one-minute schedules, half a minute apart.
     first, second = (Schedule.objects.get(name=n) for n in ("health_check", "health_check#2"))
@@ -37,7 +40,7 @@ def test_sync_schedules_creates_every_job_once():
     assert (second.next_run - first.next_run) == timedelta(seconds=30)
     assert Schedule.objects.get(name="session_cleanup").minutes == 360
     call_command("sync_schedules", stdout=out)
-    assert Schedule.objects.count() == 5
+    assert Schedule.objects.count() == 8
     assert "updated health_check" in out.getvalue()
 
 
