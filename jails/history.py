@@ -132,9 +132,23 @@ def _new_rows(jail: str, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return [r for r in rows if (str(r[1]), datetime.fromtimestamp(int(r[2]), tz=UTC)) not in have]
 
 
+def _with_geo(records: list[BanRecord]) -> list[BanRecord]:
+    """Denormalise country and ASN into the records (one batch lookup, stored in bulk)."""
+    from geo.services import geo_resolve_many
+
+    infos = geo_resolve_many({r.ip for r in records if "/" not in r.ip}, wait_http=False)
+    for r in records:
+        info = infos.get(r.ip)
+        if info is not None and info.resolved:
+            r.country_code = info.country_code or ""
+            r.asn = info.asn
+    return records
+
+
 def _store(records: list[BanRecord]) -> int:
     """Insert records; a concurrent run's duplicates are ignored. Returns len(records)."""
     if records:
+        _with_geo(records)
         with transaction.atomic():
             BanRecord.objects.bulk_create(records, ignore_conflicts=True, batch_size=500)
     return len(records)

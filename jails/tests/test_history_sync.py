@@ -163,3 +163,13 @@ def test_the_purge_deletes_only_rows_past_retention(configured):
         )
     assert history.history_purge(days=365, batch=1) == 2
     assert BanRecord.objects.count() == 2
+
+
+def test_archived_bans_carry_their_country(configured, f2b):
+    # 81.2.69.142 is in the GeoLite2 test data as GB (also in the 2018 GeoLite2-City).
+    f2b.client().ban("alpha", ["81.2.69.142", "10.0.0.1"])
+    wait_in_f2b_db(f2b, "10.0.0.1")
+    wait_in_f2b_db(f2b, "81.2.69.142")
+    history.history_sync(client=f2b.client())
+    assert BanRecord.objects.get(ip="81.2.69.142").country_code == "GB"
+    assert BanRecord.objects.get(ip="10.0.0.1").country_code == ""
