@@ -6,7 +6,7 @@ and append a ``Benchmark`` here.
 
 from __future__ import annotations
 
-from . import bulk_ban, client_vs_cli, geo_resolve, jail_detail, jails_page
+from . import bulk_ban, client_vs_cli, geo_resolve, history, jail_detail, jails_page
 from .core import Benchmark
 
 BENCHMARKS: tuple[Benchmark, ...] = (
@@ -30,6 +30,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "ban 10,000 IPs: jails.services.ban_create vs raw set JAIL banip (1,000 per command)",
         bulk_ban.run,
     ),
+    Benchmark("history", "history sync, page and CSV export over 1M archived bans", history.run),
     Benchmark("geo-resolve", "100k IPs cold + upsert, warm pages vs maxminddb", geo_resolve.run),
 )
 

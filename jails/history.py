@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from bangui.fail2ban import Fail2banClient, Fail2banError
@@ -145,12 +145,35 @@ def _with_geo(records: list[BanRecord]) -> list[BanRecord]:
     return records
 
 
+_COLUMNS = (
+    "ip", "jail", "banned_at", "bantime", "bancount", "failures", "matches",
+    "origin", "country_code", "asn", "unbanned_at", "unbanned_by", "synced_at",
+)  # fmt: skip
+
+
 def _store(records: list[BanRecord]) -> int:
-    """Insert records; a concurrent run's duplicates are ignored. Returns len(records)."""
-    if records:
-        _with_geo(records)
-        with transaction.atomic():
-            BanRecord.objects.bulk_create(records, ignore_conflicts=True, batch_size=500)
+    """Insert records; a concurrent run's duplicates are ignored. Returns len(records).
+
+    A plain executemany: bulk_create spent most of a 100k first sync building
+    SQL per batch (8.5 s against 5 s with this).
+    """
+    if not records:
+        return 0
+    _with_geo(records)
+    ops = connection.ops
+    table = ops.quote_name(BanRecord._meta.db_table)
+    names = ", ".join(ops.quote_name(c) for c in _COLUMNS)
+    marks = ", ".join(["%s"] * len(_COLUMNS))
+    now = ops.adapt_datetimefield_value(timezone.now())
+    rows = [
+        (r.ip, r.jail, ops.adapt_datetimefield_value(r.banned_at), r.bantime, r.bancount,
+         r.failures, r.matches, r.origin, r.country_code, r.asn, None, "", now)
+        for r in records
+    ]  # fmt: skip
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING", rows
+        )
     return len(records)
 
 

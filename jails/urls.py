@@ -1,6 +1,6 @@
 from django.urls import path
 
-from jails import audit_views, ban_views, jail_views, views
+from jails import audit_views, ban_views, history_export, history_views, jail_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -20,7 +20,9 @@ urlpatterns = [
     path("bans/unban/", ban_views.unban, name="unban"),
     path("bans/unban-all/", ban_views.unban_all, name="unban_all"),
     path("ip/", ban_views.ip_search, name="ip_search"),
-    path("history/", views.history, name="history"),
+    path("history/", history_views.history, name="history"),
+    path("history/export/", history_export.history_export, name="history_export"),
+    path("history/ip/<path:ip>/", history_views.history_ip, name="history_ip"),
     path("config/", views.configuration, name="configuration"),
     path("audit/", audit_views.audit_log, name="audit_log"),
 ]

@@ -28,7 +28,6 @@ def placeholder(title: str, nav: str, text: str):  # type: ignore[no-untyped-def
     return view
 
 
-history = placeholder("History", "history", "The ban history archive is not built yet.")
 
 
 @require_GET
