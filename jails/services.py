@@ -7,6 +7,7 @@ writes one audit event saying what happened, also when it failed.
 from __future__ import annotations
 
 import contextlib
+import logging
 import shlex
 import subprocess
 import time
@@ -22,6 +23,8 @@ from bangui.fail2ban.validation import clean_jail, clean_network
 from jails import history
 from jails.audit import Action, Actor, audit_record
 from jails.selectors import banlist_invalidate, idle_state
+
+log = logging.getLogger("bangui.jails")
 
 MANUAL_JAIL = "manual"
 RESTART_WAIT_SECONDS = 10.0
@@ -134,8 +137,7 @@ def ban_create(*, actor: Actor, client: Fail2banClient, jail: str, ips: list[str
         result.failed.extend((ip, str(exc)) for ip in ips[sent:])
         clean.extend(ips[sent:])
     _invalidate(jail)
-    # The history_sync job archives these within a minute; fail2ban keeps the
-    # rows for dbpurgeage (a day), unlike unbans, which delete them at once.
+    _archive_soon()
     target = clean[0] if len(clean) == 1 else jail
     audit_record(
         actor=actor,
@@ -153,6 +155,20 @@ def ban_create(*, actor: Actor, client: Fail2banClient, jail: str, ips: list[str
         ),
     )
     return result
+
+
+def _archive_soon() -> None:
+    """Ask the job cluster for a history sync now rather than at the next minute.
+
+    Not inline: fail2ban writes bans to its DB from a queue a moment later, and
+    a sync in the request would make a 10k ban wait for it.
+    """
+    try:
+        from django_q.tasks import async_task
+
+        async_task("jails.tasks.history_sync", task_name="history_sync after a ban")
+    except Exception:  # the scheduled run catches up; a ban must not fail for this
+        log.exception("could not queue a history sync")
 
 
 def ban_remove(*, actor: Actor, client: Fail2banClient, ip: str, jail: str | None = None) -> int:

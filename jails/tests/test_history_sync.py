@@ -173,3 +173,10 @@ def test_archived_bans_carry_their_country(configured, f2b):
     history.history_sync(client=f2b.client())
     assert BanRecord.objects.get(ip="81.2.69.142").country_code == "GB"
     assert BanRecord.objects.get(ip="10.0.0.1").country_code == ""
+
+
+def test_a_ban_through_bangui_queues_a_history_sync_at_once(admin_client, f2b):
+    from django_q.models import OrmQ
+
+    admin_client.post("/bans/new/", {"ips": "203.0.113.37", "jail": "alpha"})
+    assert [task.func() for task in OrmQ.objects.all()] == ["jails.tasks.history_sync"]
