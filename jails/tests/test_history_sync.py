@@ -93,11 +93,11 @@ def test_a_sync_killed_half_way_and_run_again_has_no_duplicates_or_gaps(
     real_store = history._store
     calls = {"n": 0}
 
-    def dying_store(records):  # the process dies after three chunks
+    def dying_store(records, memo=None):  # the process dies after three chunks
         calls["n"] += 1
         if calls["n"] == 4:
             raise KeyboardInterrupt
-        return real_store(records)
+        return real_store(records, memo)
 
     monkeypatch.setattr(history, "_store", dying_store)
     with pytest.raises(KeyboardInterrupt):
