@@ -14,6 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from bangui.fail2ban import Fail2banError
 from bangui.fail2ban.validation import clean_network
+from geo.selectors import geo_annotate, geo_lookup
 from jails.common import client, config_dir, db_path, is_partial
 from jails.history_forms import HistoryFilterForm
 from jails.history_selectors import (
@@ -73,6 +74,7 @@ def filtered_records(form: HistoryFilterForm) -> QuerySet[BanRecord]:
 def history(request: HttpRequest) -> HttpResponse:
     form = HistoryFilterForm(request.GET, jails=history_jails())
     page = history_page(filtered_records(form), request.GET.get("page"))
+    geo_annotate(page.records)  # one batch lookup for the page's addresses
     context = {
         "nav": "history",
         "form": form,
@@ -102,6 +104,7 @@ def history_ip(request: HttpRequest, ip: str) -> HttpResponse:
     context: dict[str, object] = {
         "nav": "history",
         "ip": ip,
+        "geo": geo_lookup(ip),
         "hist": ip_history(ip),
         "repeat_bans": REPEAT_BANS,
     }
