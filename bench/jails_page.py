@@ -15,8 +15,7 @@ import re
 from collections.abc import Callable
 from unittest import mock
 
-from bangui.fail2ban import Fail2banClient, Fail2banError
-from bangui.fail2ban.configreader import ConfiguredJail, configured_jails
+from bangui.fail2ban import Fail2banClient
 from bangui.fail2ban.lab import Fail2banLab
 
 from .core import BenchContext, Row, interleaved
@@ -44,56 +43,9 @@ def naive_overview(
     *, client: Fail2banClient, config_dir: str, q: str = "", sort: str = "name"
 ) -> object:
     """``jails.selectors.jail_overview`` with ``status JAIL`` (basic) instead of ``short``."""
-    from jails.selectors import SORT_KEYS, JailRow, Overview, idle_state
+    from jails.selectors import jail_overview
 
-    rows: dict[str, JailRow] = {}
-    online, error, config_error = True, "", ""
-    try:
-        for name in client.jails():
-            st = client.jail_status(name, flavour="basic")
-            rows[name] = JailRow(
-                name=name,
-                running=True,
-                currently_failed=st.currently_failed,
-                currently_banned=st.currently_banned,
-                total_failed=st.total_failed,
-                total_banned=st.total_banned,
-                bantime=client.get(name, "bantime"),
-                findtime=client.get(name, "findtime"),
-                maxretry=client.get(name, "maxretry"),
-                idle=idle_state.get(name),
-            )
-    except Fail2banError as exc:
-        online, error = False, str(exc)
-    configured: list[ConfiguredJail] = []
-    try:
-        configured = configured_jails(config_dir)
-    except Fail2banError as exc:
-        config_error = str(exc)
-    for conf in configured:
-        row = rows.get(conf.name)
-        if row is None:
-            rows[conf.name] = JailRow(
-                name=conf.name,
-                running=False,
-                enabled_in_config=conf.enabled,
-                bantime=conf.bantime,
-                findtime=conf.findtime,
-                maxretry=conf.maxretry,
-                backend=conf.backend,
-                error=conf.error,
-            )
-        else:
-            row.enabled_in_config = conf.enabled
-            row.backend = conf.backend
-    result = list(rows.values())
-    if q:
-        needle = q.lower()
-        result = [r for r in result if needle in r.name.lower()]
-    key = sort.lstrip("-")
-    result.sort(key=SORT_KEYS.get(key, SORT_KEYS["name"]), reverse=sort.startswith("-"))
-    result.sort(key=lambda r: not r.running)
-    return Overview(jails=result, online=online, error=error, config_error=config_error)
+    return jail_overview(client=client, config_dir=config_dir, q=q, sort=sort, flavour="basic")
 
 
 _TBODY = re.compile(rb"<tbody>.*?</tbody>", re.S)

@@ -64,14 +64,23 @@ SORT_KEYS = {
 
 
 def jail_overview(
-    *, client: Fail2banClient, config_dir: str, q: str = "", sort: str = "name"
+    *,
+    client: Fail2banClient,
+    config_dir: str,
+    q: str = "",
+    sort: str = "name",
+    flavour: str = "short",
 ) -> Overview:
-    """Running jails with counters and settings, then configured jails that are not running."""
+    """Running jails with counters and settings, then configured jails that are not running.
+
+    ``flavour="basic"`` (every banned IP in each reply) exists only as the
+    benchmark's naive baseline.
+    """
     rows: dict[str, JailRow] = {}
     online, error, config_error = True, "", ""
     try:
         for name in client.jails():
-            st = client.jail_status(name)
+            st = client.jail_status(name, flavour=flavour)
             rows[name] = JailRow(
                 name=name,
                 running=True,
