@@ -57,8 +57,11 @@ def naive_bans_page(
 
 
 # An address cell and the two time cells after it.
+# IP, then the country cell (markup of its own), then start and end.
 _ROW = re.compile(
-    rb'<td class="mono"><a [^>]*>([^<]+)</a></td>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>'
+    rb'<td class="mono"><a [^>]*>([^<]+)</a></td>\s*<td>(?:(?!</td>).)*</td>'
+    rb"\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>",
+    re.S,
 )
 
 

@@ -10,11 +10,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from bangui.fail2ban import Fail2banError
+from bangui.fail2ban import Fail2banClient, Fail2banError
 from geo.selectors import geo_annotate
 from jails import services
 from jails.audit import actor_from
-from jails.common import client, config_dir, db_path, is_partial, jail_or_404
+from jails.common import client, config_dir, db_path, is_partial, jail_or_404, kept_client
 from jails.forms import BanSearchForm, IgnoreAddForm, JailFilterForm
 from jails.selectors import jail_bans_page, jail_detail, jail_overview
 
@@ -26,8 +26,8 @@ def jail_list(request: HttpRequest) -> HttpResponse:
     q, sort = "", "name"
     if form.is_valid():
         q, sort = form.cleaned_data["q"], form.cleaned_data["sort"] or "name"
-    c = client()
-    overview = jail_overview(client=c, config_dir=config_dir(), q=q, sort=sort)
+    with kept_client() as c:
+        overview = jail_overview(client=c, config_dir=config_dir(), q=q, sort=sort)
     context = {"nav": "jails", "overview": overview, "form": form, "q": q, "sort": sort}
     if is_partial(request):
         return render(request, "jails/_jail_table.html", context)
@@ -38,7 +38,11 @@ def jail_list(request: HttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def jail_show(request: HttpRequest, name: str) -> HttpResponse:
     jail = jail_or_404(name)
-    c = client()
+    with kept_client() as c:
+        return _jail_page(request, jail, c)
+
+
+def _jail_page(request: HttpRequest, jail: str, c: Fail2banClient) -> HttpResponse:
     search = BanSearchForm(request.GET)
     q, page = "", 1
     if search.is_valid():
