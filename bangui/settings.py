@@ -64,6 +64,8 @@ BANGUI_GEOIP_HTTP_URL = env_str(
 if not BANGUI_GEOIP_HTTP_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured("BANGUI_GEOIP_HTTP_URL must be an http:// or https:// URL.")
 BANGUI_GEOIP_MAX_AGE_DAYS = env_int("BANGUI_GEOIP_MAX_AGE_DAYS", 30, minimum=1)
+# Bans per country where the map's colour bands start: low, medium, high.
+BANGUI_MAP_THRESHOLDS = env_str("BANGUI_MAP_THRESHOLDS", "10,50,200")
 BANGUI_GEOIP_CACHE_SIZE = env_int("BANGUI_GEOIP_CACHE_SIZE", 50_000, minimum=100)
 
 BANGUI_LOGIN_MAX_FAILURES = env_int("BANGUI_LOGIN_MAX_FAILURES", 5, minimum=1)

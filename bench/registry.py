@@ -6,7 +6,15 @@ and append a ``Benchmark`` here.
 
 from __future__ import annotations
 
-from . import bulk_ban, client_vs_cli, geo_resolve, history, jail_detail, jails_page
+from . import (
+    bulk_ban,
+    client_vs_cli,
+    geo_resolve,
+    history,
+    jail_detail,
+    jails_page,
+    map,
+)
 from .core import Benchmark
 
 BENCHMARKS: tuple[Benchmark, ...] = (
@@ -32,6 +40,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     ),
     Benchmark("history", "history sync, page and CSV export over 1M archived bans", history.run),
     Benchmark("geo-resolve", "100k IPs cold + upsert, warm pages vs maxminddb", geo_resolve.run),
+    Benchmark("map", "GET /map/ over 10,000 bans in 7 days vs counting in Python", map.run),
 )
 
 

@@ -1,14 +1,9 @@
 from django.urls import path
 
-from geo import views
-from jails.views import placeholder
+from geo import map_views, views
 
 urlpatterns = [
-    path(
-        "map/",
-        placeholder("Map", "map", "The world map of ban origins is not built yet."),
-        name="map",
-    ),
+    path("map/", map_views.world_map, name="map"),
     path("settings/geo/", views.geo_settings, name="geo_settings"),
     path("settings/geo/re-resolve/", views.geo_re_resolve_now, name="geo_re_resolve"),
 ]
