@@ -9,6 +9,7 @@ from __future__ import annotations
 from . import (
     bulk_ban,
     client_vs_cli,
+    dashboard,
     geo_resolve,
     history,
     jail_detail,
@@ -40,6 +41,9 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     ),
     Benchmark("history", "history sync, page and CSV export over 1M archived bans", history.run),
     Benchmark("geo-resolve", "100k IPs cold + upsert, warm pages vs maxminddb", geo_resolve.run),
+    Benchmark(
+        "dashboard", "dashboard page: 24 h with 10k bans, 365 d over 1M vs Python", dashboard.run
+    ),
     Benchmark("map", "GET /map/ over 10,000 bans in 7 days vs counting in Python", map.run),
 )
 

@@ -1,9 +1,17 @@
 from django.urls import path
 
-from jails import audit_views, ban_views, history_export, history_views, jail_views, views
+from jails import (
+    audit_views,
+    ban_views,
+    dashboard_views,
+    history_export,
+    history_views,
+    jail_views,
+    views,
+)
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
+    path("", dashboard_views.dashboard, name="dashboard"),
     path("dashboard/status/", views.dashboard_status, name="dashboard_status"),
     path("jails/", jail_views.jail_list, name="jails"),
     path("jails/reload/", jail_views.fail2ban_reload, name="fail2ban_reload"),

@@ -8,11 +8,6 @@ from django.views.decorators.http import require_GET
 
 
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "jails/dashboard.html", {"nav": "dashboard"})
-
-
-@require_GET
 def dashboard_status(request: HttpRequest) -> HttpResponse:
     """The dashboard's live part (htmx polls it); the status comes from the context processor."""
     return render(request, "jails/_dashboard_status.html")

@@ -1,0 +1,143 @@
+"""Charts as inline SVG, drawn on the server: a column trend and horizontal bars.
+
+Pure functions returning safe strings; every text goes through ``format_html``.
+No ``style`` anywhere (the CSP forbids it): colours come from classes styled in
+``static/css/dashboard.css`` and from ``currentColor``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+
+TREND_W, TREND_H = 720, 220
+PAD_L, PAD_R, PAD_T, PAD_B = 44, 8, 12, 28
+BAR_ROW = 24
+LABEL_W = 130
+VALUE_W = 50
+HBAR_W = 300
+
+
+def nice_max(value: int) -> int:
+    """A round axis maximum at or above ``value`` (1, 2, 5 × 10^n)."""
+    if value <= 0:
+        return 1
+    power = 10 ** math.floor(math.log10(value))
+    for factor in (1, 2, 5, 10):
+        if value <= factor * power:
+            return factor * power
+    return 10 * power
+
+
+def _num(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def trend_svg(
+    points: Sequence[tuple[str, int]], *, title: str, label_every: int = 1, chart_id: str
+) -> SafeString:
+    """Columns for ``(label, count)`` points; every ``label_every``-th label is drawn."""
+    n = max(len(points), 1)
+    top = nice_max(max((c for _, c in points), default=0))
+    inner_w = TREND_W - PAD_L - PAD_R
+    inner_h = TREND_H - PAD_T - PAD_B
+    slot = inner_w / n
+    gap = min(2.0, slot * 0.2)
+    grid = []
+    for i in range(5):
+        value = top * i / 4
+        y = PAD_T + inner_h - inner_h * i / 4
+        grid.append(
+            format_html(
+                '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+                '<text class="axis" x="{}" y="{}" text-anchor="end">{}</text>',
+                PAD_L,
+                TREND_W - PAD_R,
+                _num(y),
+                _num(y),
+                PAD_L - 6,
+                _num(y + 4),
+                f"{value:,.0f}" if value == int(value) else _num(value),
+            )
+        )
+    bars = []
+    labels = []
+    for i, (label, count) in enumerate(points):
+        h = inner_h * count / top
+        x = PAD_L + i * slot + gap / 2
+        bars.append(
+            format_html(
+                '<rect class="bar" x="{}" y="{}" width="{}" height="{}">'
+                "<title>{}: {}</title></rect>",
+                _num(x),
+                _num(PAD_T + inner_h - h),
+                _num(max(slot - gap, 0.5)),
+                _num(h),
+                label,
+                f"{count:,}",
+            )
+        )
+        if i % label_every == 0:
+            labels.append(
+                format_html(
+                    '<text class="axis" x="{}" y="{}" text-anchor="middle">{}</text>',
+                    _num(PAD_L + i * slot + slot / 2),
+                    TREND_H - 8,
+                    label,
+                )
+            )
+    return format_html(
+        '<svg class="chart chart-trend" viewBox="0 0 {} {}" role="img" aria-labelledby="{}" '
+        'preserveAspectRatio="xMidYMid meet"><title id="{}">{}</title>{}{}{}</svg>',
+        TREND_W,
+        TREND_H,
+        chart_id,
+        chart_id,
+        title,
+        mark_safe("".join(grid)),  # noqa: S308 - built by format_html above
+        mark_safe("".join(bars)),  # noqa: S308
+        mark_safe("".join(labels)),  # noqa: S308
+    )
+
+
+def hbar_svg(items: Sequence[tuple[str, int]], *, title: str, chart_id: str) -> SafeString:
+    """One horizontal bar per ``(label, count)``, the label left and the value right."""
+    top = max((c for _, c in items), default=0) or 1
+    width = LABEL_W + HBAR_W + VALUE_W
+    height = max(len(items), 1) * BAR_ROW + 4
+    rows = format_html_join(
+        "",
+        '<g><text class="label" x="{}" y="{}" text-anchor="end">{}</text>'
+        '<rect class="bar" x="{}" y="{}" width="{}" height="{}" rx="2"><title>{}: {}</title></rect>'
+        '<text class="value" x="{}" y="{}">{}</text></g>',
+        (
+            (
+                LABEL_W - 8,
+                i * BAR_ROW + 17,
+                label if len(label) <= 20 else label[:19] + "…",
+                LABEL_W,
+                i * BAR_ROW + 5,
+                _num(max(HBAR_W * count / top, 1)),
+                BAR_ROW - 8,
+                label,
+                f"{count:,}",
+                _num(LABEL_W + HBAR_W * count / top + 6),
+                i * BAR_ROW + 17,
+                f"{count:,}",
+            )
+            for i, (label, count) in enumerate(items)
+        ),
+    )
+    return format_html(
+        '<svg class="chart chart-bars" viewBox="0 0 {} {}" role="img" aria-labelledby="{}">'
+        '<title id="{}">{}</title>{}</svg>',
+        width,
+        height,
+        chart_id,
+        chart_id,
+        title,
+        rows,
+    )
