@@ -30,7 +30,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -164,9 +164,6 @@ def _empty_archive(*, keep_state: bool = False) -> None:
 
 def fill_archive(count: int) -> float:
     """``count`` archived bans over a year, one raw executemany; seconds taken."""
-    from django.db import connection, transaction
-
-    from jails.models import BanRecord
 
     rng = random.Random(7)
     ips = _addresses(rng, ARCHIVE_IPS)
@@ -199,6 +196,15 @@ def fill_archive(count: int) -> float:
                 stamp,
             )
 
+    return insert_archive(rows())
+
+
+def insert_archive(rows: Iterable[tuple[Any, ...]]) -> float:
+    """Insert raw BanRecord rows (13 columns, SQLite text times) with one executemany."""
+    from django.db import connection, transaction
+
+    from jails.models import BanRecord
+
     table = BanRecord._meta.db_table
     sql = (
         f"INSERT OR IGNORE INTO {table} (ip, jail, banned_at, bantime, bancount, failures, "
@@ -208,7 +214,7 @@ def fill_archive(count: int) -> float:
     started = time.perf_counter()
     with transaction.atomic():
         connection.ensure_connection()
-        connection.connection.executemany(sql, rows())
+        connection.connection.executemany(sql, rows)
     return time.perf_counter() - started
 
 

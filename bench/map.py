@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import gzip
 import random
-import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +27,7 @@ from typing import Any
 
 from .core import BenchContext, Row, fmt_seconds, interleaved
 from .django_env import django_env
-from .history import JAILS, _addresses, _empty_archive
+from .history import JAILS, _addresses, _empty_archive, insert_archive
 
 WINDOW_BANS = 10_000
 OLD_BANS = 30_000
@@ -102,9 +101,6 @@ COUNTRIES = [
 
 def fill(window: int, old: int) -> float:
     """``window`` bans over the last 6 days and ``old`` over the year before; seconds."""
-    from django.db import connection, transaction
-
-    from jails.models import BanRecord
 
     rng = random.Random(11)
     ips = _addresses(rng, 50_000)
@@ -136,17 +132,7 @@ def fill(window: int, old: int) -> float:
                 stamp,
             )
 
-    table = BanRecord._meta.db_table
-    sql = (
-        f"INSERT OR IGNORE INTO {table} (ip, jail, banned_at, bantime, bancount, failures, "
-        "matches, origin, country_code, asn, unbanned_at, unbanned_by, synced_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    )
-    started = time.perf_counter()
-    with transaction.atomic():
-        connection.ensure_connection()
-        connection.connection.executemany(sql, rows())
-    return time.perf_counter() - started
+    return insert_archive(rows())
 
 
 def naive_counts(records: Any) -> Any:
