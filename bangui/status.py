@@ -36,6 +36,11 @@ class StatusSnapshot:
     live: bool = False
 
 
+def status_invalidate() -> None:
+    """Forget the cached live probe (after an action that changed fail2ban's counts)."""
+    cache.delete(_LIVE_CACHE_KEY)
+
+
 def probe() -> StatusSnapshot:
     """Ask fail2ban now: version, jails, and summed counters (``short`` status)."""
     now = timezone.now()
@@ -82,7 +87,7 @@ def status_refresh() -> StatusSnapshot:
     ):
         setattr(row, field, getattr(snap, field))
     row.save()
-    cache.delete(_LIVE_CACHE_KEY)
+    status_invalidate()
     return _from_row(row)
 
 

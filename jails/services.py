@@ -20,6 +20,7 @@ from django.core.cache import cache
 
 from bangui.fail2ban import Fail2banClient, Fail2banError, Fail2banUnavailable, cli
 from bangui.fail2ban.validation import clean_jail, clean_network
+from bangui.status import status_invalidate
 from jails import history
 from jails.audit import Action, Actor, audit_record
 from jails.selectors import banlist_invalidate, idle_state
@@ -53,7 +54,7 @@ class ActionError(Exception):
 
 def _invalidate(*jails: str) -> None:
     banlist_invalidate(*jails)
-    cache.delete("bangui:status:live")
+    status_invalidate()
 
 
 def _audited(actor: Actor, action: str, target: str, params: dict[str, Any], fn: Any) -> Any:
