@@ -154,10 +154,11 @@ def _empty_archive(*, keep_state: bool = False) -> None:
     """No archived bans; with ``keep_state`` the sync still knows how far it got."""
     from django.db import connection
 
-    from jails.models import BanRecord, HistorySyncState
+    from jails.models import BanDayCount, BanRecord, BanRollupDay, HistorySyncState
 
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {BanRecord._meta.db_table}")
+        for model in (BanRecord, BanDayCount, BanRollupDay):
+            cursor.execute(f"DELETE FROM {model._meta.db_table}")
     if not keep_state:
         HistorySyncState.objects.all().delete()
 

@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from jails.models import BanRecord
+from jails.rollup import ArchiveCounts
 
 RANGES = {
     "24h": timedelta(hours=24),
@@ -142,17 +143,25 @@ class CountryCounts:
         return sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
 
 
-def country_counts(records: QuerySet[BanRecord]) -> CountryCounts:
-    """Bans per country code in one grouped query; the blank group is the unresolved."""
-    rows = records.order_by().values("country_code").annotate(n=Count("id"))
+def country_counts(filters: MapFilters, now: datetime | None = None) -> CountryCounts:
+    """Bans per country code in the window, grouped in SQL (whole past days from
+    the daily rollup); the blank group is the unresolved."""
+    now = now or timezone.now()
+    # The window is open-ended like ``window()``; a day of slack covers clock skew.
+    archive = ArchiveCounts(
+        filters.since(now),
+        now + timedelta(days=1),
+        origin=None if filters.origin == ALL else filters.origin,
+        jail=filters.jail or None,
+    )
     counts: dict[str, int] = {}
     unresolved = 0
-    for row in rows:
-        code = str(row["country_code"]).upper()
+    for raw_code, n in archive.by("country_code").items():
+        code = str(raw_code).upper()
         if code:
-            counts[code] = counts.get(code, 0) + int(row["n"])
+            counts[code] = counts.get(code, 0) + n
         else:
-            unresolved += int(row["n"])
+            unresolved += n
     return CountryCounts(counts=counts, unresolved=unresolved)
 
 

@@ -57,7 +57,7 @@ def world_map(request: HttpRequest) -> HttpResponse:
     jails = history_jails()
     filters = MapFilters.from_query(request.GET, jails)
     records = window(filters)
-    counted = country_counts(records)
+    counted = country_counts(filters)
     limits = thresholds()
     bands = {code: band(n, limits) for code, n in counted.counts.items()}
     base = reverse("map")

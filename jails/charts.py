@@ -141,3 +141,81 @@ def hbar_svg(items: Sequence[tuple[str, int]], *, title: str, chart_id: str) -> 
         title,
         rows,
     )
+
+
+PIE_R, PIE_HOLE = 80, 46
+PIE_SLICES = 6
+PIE_LEGEND_W = 190
+
+
+def _arc(start: float, end: float) -> str:
+    """An annulus sector between two fractions of the turn, as path data."""
+    if end - start >= 0.9999:  # one slice: two half annuli (an arc cannot close on itself)
+        return _arc(start, start + 0.5) + _arc(start + 0.5, end)
+    large = 1 if end - start > 0.5 else 0
+
+    def point(frac: float, r: float) -> str:
+        angle = 2 * math.pi * frac - math.pi / 2
+        return f"{_num(PIE_R + r * math.cos(angle))} {_num(PIE_R + r * math.sin(angle))}"
+
+    return (
+        f"M{point(start, PIE_R)}A{PIE_R} {PIE_R} 0 {large} 1 {point(end, PIE_R)}"
+        f"L{point(end, PIE_HOLE)}A{PIE_HOLE} {PIE_HOLE} 0 {large} 0 {point(start, PIE_HOLE)}Z"
+    )
+
+
+def pie_svg(
+    items: Sequence[tuple[str, int]], *, rest: int = 0, rest_label: str, title: str, chart_id: str
+) -> SafeString:
+    """A donut of the first slices of ``items`` plus everything else as one grey slice.
+
+    The legend labels carry their slice's colour (``slice-N`` classes) and the share.
+    """
+    shown = list(items[:PIE_SLICES])
+    rest += sum(c for _, c in items[PIE_SLICES:])
+    slices = [(label, count, f"slice-{i}") for i, (label, count) in enumerate(shown)]
+    if rest:
+        slices.append((rest_label, rest, "slice-rest"))
+    total = sum(c for _, c, _ in slices) or 1
+    paths, legend, at = [], [], 0.0
+    for i, (label, count, css) in enumerate(slices):
+        share = count / total
+        paths.append(
+            format_html(
+                '<path class="{}" d="{}"><title>{}: {} ({}%)</title></path>',
+                css,
+                _arc(at, at + share),
+                label,
+                f"{count:,}",
+                _num(share * 100),
+            )
+        )
+        at += share
+        legend.append(
+            format_html(
+                '<g class="{}"><rect x="{}" y="{}" width="10" height="10" rx="2"/>'
+                '<text class="label" x="{}" y="{}">{}</text>'
+                '<text class="value" x="{}" y="{}" text-anchor="end">{}%</text></g>',
+                css,
+                2 * PIE_R + 16,
+                i * 20 + 12,
+                2 * PIE_R + 32,
+                i * 20 + 21,
+                label if len(label) <= 18 else label[:17] + "…",
+                2 * PIE_R + 16 + PIE_LEGEND_W,
+                i * 20 + 21,
+                _num(round(share * 100, 1)),
+            )
+        )
+    height = max(2 * PIE_R, len(slices) * 20 + 12)
+    return format_html(
+        '<svg class="chart chart-pie" viewBox="0 0 {} {}" role="img" aria-labelledby="{}">'
+        '<title id="{}">{}</title>{}{}</svg>',
+        2 * PIE_R + 16 + PIE_LEGEND_W + 4,
+        height,
+        chart_id,
+        chart_id,
+        title,
+        mark_safe("".join(paths)),  # noqa: S308 - each part built by format_html
+        mark_safe("".join(legend)),  # noqa: S308
+    )

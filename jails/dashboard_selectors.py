@@ -1,10 +1,9 @@
 """Reads for the dashboard: the time window, the ban trend, top countries, bans per jail.
 
-Everything is aggregated in SQL over the ``banned_at`` index. The trend's
-bucket edges are built in the configured time zone (local midnights and
-quarters of the day, so a DST day's bucket is 23 or 25 hours long), converted
-to UTC, and counted with one ``COUNT(*)`` per bucket, each a range scan of a
-``banned_at`` index.
+Everything is aggregated in SQL: whole past days from the daily rollup
+(``jails.rollup``), the rest over the ``banned_at`` index. The trend's bucket
+edges are built in the configured time zone (local midnights and quarters of
+the day, so a DST day's bucket is 23 or 25 hours long) and converted to UTC.
 """
 
 from __future__ import annotations
@@ -15,12 +14,13 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from bangui.models import AppSettings
 from jails.history_selectors import DEFAULT_SORT, SORTS
 from jails.models import BanRecord
+from jails.rollup import ArchiveCounts
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -121,25 +121,31 @@ class Bucket:
     count: int
 
 
-def ban_trend(win: Window, *, origin: str | None = None, jail: str | None = None) -> list[Bucket]:
+def window_counts(
+    win: Window, *, origin: str | None = None, jail: str | None = None
+) -> ArchiveCounts:
+    return ArchiveCounts(win.start, win.end, origin=origin, jail=jail)
+
+
+def ban_trend(
+    win: Window,
+    *,
+    origin: str | None = None,
+    jail: str | None = None,
+    counts: ArchiveCounts | None = None,
+) -> list[Bucket]:
     """Bans per bucket of the window, every bucket present (empty ones are zero).
 
-    A ``COUNT(*)`` per bucket, each a range on a ``banned_at`` index (covering),
-    so nothing is sorted; a ``GROUP BY`` on a bucket expression instead builds a
-    temporary B-tree over every row of the window (750 ms against 50 ms for a
-    year of a million bans in SQLite).
+    Rolled-up days are summed per day; what is left of a bucket is one
+    ``COUNT(*)`` per range of the covering ``banned_at`` index. A ``GROUP BY``
+    on a bucket expression instead builds a temporary B-tree over every row of
+    the window (750 ms against 50 ms for a year of a million bans in SQLite).
     """
+    counts = counts or window_counts(win, origin=origin, jail=jail)
+    totals = counts.buckets(win.edges)
     return [
-        Bucket(
-            start=lo,
-            end=hi,
-            count=bans_in_window(
-                Window(win.key, win.spec, [lo, hi], win.zone), origin=origin, jail=jail
-            )
-            .order_by()
-            .count(),
-        )
-        for lo, hi in zip(win.edges, win.edges[1:], strict=False)
+        Bucket(start=lo, end=hi, count=n)
+        for lo, hi, n in zip(win.edges, win.edges[1:], totals, strict=False)
     ]
 
 
@@ -183,14 +189,9 @@ class CountryShares:
     unknown: int
 
 
-def top_countries(records: QuerySet[BanRecord], limit: int = TOP_COUNTRIES) -> CountryShares:
+def top_countries(counts: ArchiveCounts, limit: int = TOP_COUNTRIES) -> CountryShares:
     """The countries with the most bans, and how many bans have no country."""
-    rows = list(
-        records.order_by()
-        .values("country_code")
-        .annotate(n=Count("id"))
-        .values_list("country_code", "n")
-    )
+    rows = list(counts.by("country_code").items())
     unknown = sum(n for code, n in rows if not code)
     known = sorted(((c, n) for c, n in rows if c), key=lambda r: (-r[1], r[0]))[:limit]
     names = _country_names([c for c, _ in known])
@@ -198,8 +199,8 @@ def top_countries(records: QuerySet[BanRecord], limit: int = TOP_COUNTRIES) -> C
     return CountryShares(top=top, unknown=unknown)
 
 
-def bans_by_jail(records: QuerySet[BanRecord], limit: int = TOP_JAILS) -> list[Share]:
-    rows = records.order_by().values("jail").annotate(n=Count("id")).values_list("jail", "n")
+def bans_by_jail(counts: ArchiveCounts, limit: int = TOP_JAILS) -> list[Share]:
+    rows = counts.by("jail").items()
     ordered = sorted(rows, key=lambda r: (-r[1], r[0]))[:limit]
     return [Share(key=j, label=j, count=n) for j, n in ordered]
 
@@ -238,12 +239,14 @@ def dashboard_data(
     )
     found = cache.get(cache_key)
     if found is None:
-        # Three grouped queries: each reads one narrow index (a GROUP BY over
-        # bucket, country and jail together sorts the whole window, 2x slower).
+        # Separate queries for trend, countries and jails: each reads one narrow
+        # index (a GROUP BY over bucket, country and jail together sorts the
+        # whole window, 2x slower).
+        counts = window_counts(win, origin=origin, jail=jail)
         found = (
-            ban_trend(win, origin=origin, jail=jail),
-            top_countries(records),
-            bans_by_jail(records),
+            ban_trend(win, counts=counts),
+            top_countries(counts),
+            bans_by_jail(counts),
         )
         cache.set(cache_key, found, AGGREGATE_CACHE_SECONDS)
     trend, countries, jails = found

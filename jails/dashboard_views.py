@@ -69,6 +69,13 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
             label_every=every,
             chart_id="chart-trend-title",
         ),
+        "countries_pie": charts.pie_svg(
+            countries,
+            rest=data["total"] - sum(n for _, n in countries),
+            rest_label="Other or unknown",
+            title="Share of bans by country",
+            chart_id="chart-countries-pie-title",
+        ),
         "countries_svg": charts.hbar_svg(
             countries, title="Top countries by bans", chart_id="chart-countries-title"
         ),

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from bangui.fail2ban import Fail2banClient, Fail2banError
 from jails.models import BanRecord, HistorySyncState
+from jails.rollup import rollup_fill, rollup_invalidate, rollup_invalidate_until
 
 log = logging.getLogger("bangui.history")
 
@@ -185,10 +186,13 @@ def _store(records: list[_Ban], memo: dict[str, tuple[str, int | None]] | None =
          r.failures, r.matches, r.origin, *memo.get(r.ip, ("", None)), None, "", now)
         for r in records
     ]  # fmt: skip
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING", rows
-        )
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING", rows
+            )
+        # Same transaction: the daily counts of these days are recounted later.
+        rollup_invalidate(r.banned_at for r in records)
     return len(records)
 
 
@@ -266,6 +270,8 @@ def history_sync(
         state.last_error = result.error
         log.warning("history sync: %s", result.error)
     state.save()
+    # Roll up the days that ended since the last run (a no-op most of the time).
+    rollup_fill()
     return result
 
 
@@ -325,4 +331,6 @@ def history_purge(*, days: int | None = None, batch: int = 10_000) -> int:
         )
         if not ids:
             return deleted
-        deleted += BanRecord.objects.filter(id__in=ids).delete()[0]
+        with transaction.atomic():
+            deleted += BanRecord.objects.filter(id__in=ids).delete()[0]
+            rollup_invalidate_until(cutoff)

@@ -123,3 +123,38 @@ class HistorySyncState(models.Model):
 
     def __str__(self) -> str:
         return f"history sync up to {self.high_water}"
+
+
+class BanDayCount(models.Model):
+    """Archived bans of one UTC day per (jail, origin, country): the dashboard's rollup.
+
+    Written only for days that are over, together with their ``BanRollupDay``
+    marker, by ``jails.rollup.rollup_fill``; any write to the archive for a day
+    deletes both first, so a count row is never stale.
+    """
+
+    day = models.DateField()
+    jail = models.CharField(max_length=64)
+    origin = models.CharField(max_length=16)
+    country_code = models.CharField(max_length=2, blank=True)
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "jail", "origin", "country_code"], name="jails_daycount_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.jail} {self.origin} {self.country_code}: {self.count}"
+
+
+class BanRollupDay(models.Model):
+    """A UTC day whose counts are in ``BanDayCount`` (a day with no bans has no counts)."""
+
+    day = models.DateField(primary_key=True)
+    filled_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"rollup of {self.day}"

@@ -23,8 +23,6 @@ def placeholder(title: str, nav: str, text: str):  # type: ignore[no-untyped-def
     return view
 
 
-
-
 @require_GET
 def configuration(request: HttpRequest) -> HttpResponse:
     """For now: links to the settings that exist; jail and filter editing come later."""

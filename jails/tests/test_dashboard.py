@@ -9,14 +9,14 @@ import pytest
 from django.core.cache import cache
 
 from bangui.models import AppSettings
-from jails.charts import hbar_svg, nice_max, trend_svg
+from jails.charts import hbar_svg, nice_max, pie_svg, trend_svg
 from jails.dashboard_selectors import (
     ban_trend,
     bans_by_jail,
-    bans_in_window,
     dashboard_data,
     top_countries,
     window,
+    window_counts,
 )
 from jails.models import BanRecord
 
@@ -141,23 +141,23 @@ def test_top_countries_and_jails_with_filters() -> None:
         _rec(f"192.0.2.{i}", at, country_code="DE")
     _rec("192.0.2.9", at, country_code="US", jail="nginx", origin="manual")
     _rec("192.0.2.10", at, country_code="")
-    shares = top_countries(bans_in_window(win))
+    shares = top_countries(window_counts(win))
     assert [(s.key, s.count) for s in shares.top] == [("DE", 3), ("US", 1)]
     assert shares.unknown == 1
-    assert [(s.key, s.count) for s in bans_by_jail(bans_in_window(win))] == [
+    assert [(s.key, s.count) for s in bans_by_jail(window_counts(win))] == [
         ("sshd", 4),
         ("nginx", 1),
     ]
-    manual = bans_in_window(win, origin="manual")
+    manual = window_counts(win, origin="manual")
     assert [s.key for s in top_countries(manual).top] == ["US"]
-    assert [s.key for s in bans_by_jail(bans_in_window(win, jail="sshd"))] == ["sshd"]
+    assert [s.key for s in bans_by_jail(window_counts(win, jail="sshd"))] == ["sshd"]
 
 
 @pytest.mark.django_db
 def test_no_geo_at_all() -> None:
     win = window("24h", now=NOW, zone=UTC)
     _rec("192.0.2.1", NOW - timedelta(minutes=5))
-    shares = top_countries(bans_in_window(win))
+    shares = top_countries(window_counts(win))
     assert shares.top == [] and shares.unknown == 1
 
 
@@ -258,3 +258,19 @@ def test_aggregates_are_cached_until_a_ban_is_archived() -> None:
     _rec("192.0.2.2", now - timedelta(minutes=4))
     data = dashboard_data("24h", origin=None, jail=None)
     assert data["total"] == 2 and [s.key for s in data["countries"].top] == ["DE"]
+
+
+def test_the_pie_groups_small_countries_and_the_unknown_into_one_grey_slice() -> None:
+    items = [(f"Country {i}", 10 - i) for i in range(8)]
+    svg = str(pie_svg(items, rest=5, rest_label="Other or unknown", title="Share", chart_id="p"))
+    assert svg.count("<path") == 7  # six countries and the rest
+    assert 'class="slice-rest"' in svg and "Other or unknown: 12" in svg  # 4 + 3 + 5
+    assert 'aria-labelledby="p"' in svg
+
+
+def test_a_pie_of_one_country_is_a_whole_ring_and_labels_are_escaped() -> None:
+    svg = str(pie_svg([("<b>DE</b>", 3)], rest_label="Other", title="Share", chart_id="p"))
+    assert "<b>" not in svg and "&lt;b&gt;DE&lt;/b&gt;" in svg
+    assert "100%" in svg
+    # Two half-rings: an SVG arc cannot start and end on the same point.
+    assert svg.count("A80 80") == 2

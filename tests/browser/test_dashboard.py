@@ -82,6 +82,8 @@ def test_the_dashboard_switches_range_and_origin_in_place(
     assert "range=7d" in page.url
     expect(live.locator(".dash-bans tbody tr .badge", has_text="Detected")).to_have_count(0)
     page.select_option("#id_origin", "all")
+    # Wait for the swap (the old list had no "Detected" badge) before clicking in it.
+    expect(live.locator(".dash-bans tbody tr .badge", has_text="Detected").first).to_be_visible()
     expect(live.locator("svg.chart-bars")).to_have_count(2)
 
     live.get_by_role("link", name="Ban count").click()
