@@ -1,0 +1,333 @@
+"""Download a blocklist over HTTP(S), defensively.
+
+A blocklist URL is typed by an operator and served by a third party, so every
+answer is treated as hostile: bounded in size (also after decompression),
+bounded in time (also against servers that trickle), and rejected early when
+it is plainly not a list of addresses (a login page, an archive).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from urllib.parse import urlsplit
+
+import requests
+import urllib3.exceptions
+
+USER_AGENT = "BanGUI blocklist import"
+MAX_URL_LENGTH = 2000
+CHUNK = 64 * 1024
+PROGRESS_EVERY = 256 * 1024
+SNIFF_BYTES = 64 * 1024
+MAX_WAIT = 60.0
+GZIP_MAGIC = b"\x1f\x8b"
+
+_BAD_URL_CHARS = re.compile(r"[\s\x00-\x1f\x7f\\]")
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ERRNO_TEXT = re.compile(r"\[Errno -?\d+\] ([^'\"()\]]+)")
+_HTML_START = re.compile(rb"\s*<(?:!doctype|html)", re.IGNORECASE)
+
+
+class FetchError(Exception):
+    """A download failed; ``str(exc)`` says what happened and what to do."""
+
+    def __init__(self, kind: str, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.retryable = retryable
+        self.retry_after: float | None = None
+        self.attempts = 0
+
+
+@dataclass
+class Fetched:
+    text: str
+    sha256: str
+    size: int
+    status: int
+    content_type: str
+    attempts: int
+
+
+def clean_url(value: str) -> str:
+    """An absolute http(s) URL with a host, returned without surrounding whitespace."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        raise FetchError("url", "Enter the URL of the list, starting with https:// or http://.")
+    if len(text) > MAX_URL_LENGTH:
+        raise FetchError("url", f"The URL is longer than {MAX_URL_LENGTH} characters.")
+    if _BAD_URL_CHARS.search(text):
+        raise FetchError("url", "The URL contains spaces, line breaks or control characters.")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise FetchError("url", f"“{text[:100]}” is not a valid URL.") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise FetchError("url", "Only http:// and https:// URLs can be downloaded.")
+    if not parts.hostname:
+        raise FetchError("url", f"“{text[:100]}” has no host name.")
+    if parts.username is not None or parts.password is not None:
+        # The URL is shown in the UI and in logs; a password in it would leak there.
+        raise FetchError("url", "Put no user name or password in the URL.")
+    return text
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MB"
+
+
+def _too_large(url: str, max_bytes: int) -> FetchError:
+    return FetchError(
+        "too_large",
+        f"The list at {url} is larger than the {_mb(max_bytes)} limit; "
+        "use a smaller list or raise the limit.",
+    )
+
+
+def _status_error(url: str, response: requests.Response) -> FetchError:
+    status = response.status_code
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = response.reason or ""
+    retryable = status == 429 or 500 <= status <= 599
+    advice = "try again later" if retryable else "check the URL"
+    error = FetchError(
+        "http",
+        f"The server answered {status} {phrase} for {url}; {advice}.".replace("  ", " "),
+        retryable=retryable,
+    )
+    retry_after = response.headers.get("Retry-After", "").strip()
+    if retryable and retry_after.isdigit():
+        error.retry_after = min(float(retry_after), MAX_WAIT)
+    return error
+
+
+class _Body:
+    """Collects the body, gunzipping a ``.gz`` file on the fly, never beyond the cap."""
+
+    def __init__(self, url: str, max_bytes: int) -> None:
+        self.url = url
+        self.max_bytes = max_bytes
+        self.data = bytearray()
+        self.gunzip: zlib._Decompress | None = None
+        # Whether the body is a gzip file is decided on its first two bytes,
+        # which a trickling server may send one at a time.
+        self.head: bytes | None = b""
+
+    def add(self, chunk: bytes) -> None:
+        if self.head is not None:
+            self.head += chunk
+            if len(self.head) < len(GZIP_MAGIC):
+                return
+            chunk, self.head = self.head, None
+            if chunk.startswith(GZIP_MAGIC):
+                self.gunzip = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        if self.gunzip is None:
+            self._keep(chunk)
+            return
+        pending = chunk
+        while pending:
+            room = self.max_bytes - len(self.data) + 1
+            try:
+                self._keep(self.gunzip.decompress(pending, room))
+            except zlib.error:
+                raise self._corrupt() from None
+            pending = self.gunzip.unconsumed_tail
+            if self.gunzip.eof:
+                # Concatenated gzip members are one valid file (as `cat a.gz b.gz`).
+                pending = self.gunzip.unused_data + pending
+                if not pending.startswith(GZIP_MAGIC):
+                    return
+                self.gunzip = zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+    def finish(self) -> bytearray:
+        if self.head:
+            self._keep(self.head)
+        if self.gunzip is not None and not self.gunzip.eof:
+            raise self._corrupt()
+        return self.data
+
+    def _corrupt(self) -> FetchError:
+        return FetchError("binary", f"{self.url} returned a truncated or corrupt gzip file.")
+
+    def _keep(self, data: bytes) -> None:
+        if len(self.data) + len(data) > self.max_bytes:
+            raise _too_large(self.url, self.max_bytes)
+        self.data += data
+
+
+def _html(url: str) -> FetchError:
+    message = f"{url} returned a web page (HTML), not a plain list of addresses; use the link"
+    return FetchError("html", message + " to the raw text list.")
+
+
+def _binary(url: str) -> FetchError:
+    message = f"{url} returned binary data, not a text list of addresses; check the URL."
+    return FetchError("binary", message)
+
+
+def _sniff(url: str, head: bytes | bytearray) -> None:
+    if _HTML_START.match(head):
+        raise _html(url)
+    if b"\x00" in head:
+        raise _binary(url)
+
+
+def _decode(url: str, data: bytearray) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    # Old lists in Latin-1 are text too; anything with control characters is not.
+    if _CONTROL.search(data):
+        raise _binary(url)
+    return data.decode("latin-1")
+
+
+def _fetch_once(
+    url: str,
+    session: requests.Session,
+    *,
+    max_bytes: int,
+    timeout: tuple[float, float],
+    ends_at: float,
+    deadline: float,
+    progress: Callable[[int, int | None], None] | None,
+) -> Fetched:
+    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"}
+    with session.get(url, headers=headers, timeout=timeout, stream=True) as response:
+        if response.status_code != 200:
+            raise _status_error(url, response)
+        content_type = response.headers.get("Content-Type", "")
+        if content_type.split(";")[0].strip().lower() == "text/html":
+            raise _html(url)
+        length_header = response.headers.get("Content-Length", "")
+        total = int(length_header) if length_header.isdigit() else None
+        if total is not None and total > max_bytes:
+            raise _too_large(url, max_bytes)
+        body = _Body(url, max_bytes)
+        sniffed = False
+        reported = 0
+        while True:
+            # read1 returns as soon as any bytes arrive, so the deadline check below
+            # runs even against a server that sends one byte per second.
+            chunk = response.raw.read1(CHUNK, decode_content=True)
+            if not chunk:
+                break
+            if time.monotonic() > ends_at:
+                message = f"Downloading {url} took longer than {deadline:g} s; try again later."
+                raise FetchError("timeout", message)
+            body.add(chunk)
+            if not sniffed and len(body.data) >= SNIFF_BYTES:
+                _sniff(url, body.data[:SNIFF_BYTES])
+                sniffed = True
+            received = response.raw.tell()
+            if progress is not None and received - reported >= PROGRESS_EVERY:
+                progress(received, total)
+                reported = received
+        data = body.finish()  # no bytes() copy: memory stays bounded by the cap, not twice it
+        if not sniffed:
+            _sniff(url, data[:SNIFF_BYTES])
+        if progress is not None and response.raw.tell() != reported:
+            progress(response.raw.tell(), total)
+        return Fetched(
+            text=_decode(url, data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            status=response.status_code,
+            content_type=content_type,
+            attempts=1,
+        )
+
+
+def _translate(url: str, exc: Exception, read_timeout: float) -> FetchError:
+    """Map the many exception types of requests and urllib3 to our few kinds."""
+    host = urlsplit(url).hostname or url
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        message = f"Connecting to {host} timed out; check the URL and the network."
+        return FetchError("timeout", message, retryable=True)
+    if isinstance(exc, requests.exceptions.Timeout | urllib3.exceptions.ReadTimeoutError):
+        message = f"{host} sent nothing for {read_timeout:.3g} s; try again later."
+        return FetchError("timeout", message, retryable=True)
+    if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.InvalidSchema):
+        # Also a redirect to somewhere other than http(s).
+        return FetchError("url", f"{url} cannot be downloaded ({exc.__class__.__name__}).")
+    if isinstance(exc, requests.exceptions.SSLError):
+        # Retrying will not fix a certificate.
+        message = f"The secure connection to {host} failed (TLS or certificate); check the URL."
+        return FetchError("connection", message)
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return FetchError("http", f"{url} redirects too many times; check the URL.")
+    if isinstance(exc, urllib3.exceptions.DecodeError | requests.exceptions.ContentDecodingError):
+        return FetchError("binary", f"{url} sent a body that could not be decompressed.")
+    # The OS's own words ("Connection refused") beat urllib3's nested reprs.
+    errno_text = _ERRNO_TEXT.search(str(exc))
+    reason = errno_text.group(1).strip() if errno_text else exc.__class__.__name__
+    message = f"Could not download from {host} ({reason}); check the URL and the network."
+    return FetchError("connection", message, retryable=True)
+
+
+def fetch_list(
+    url: str,
+    *,
+    max_bytes: int = 50 * 1024 * 1024,
+    connect_timeout: float = 10.0,
+    read_timeout: float = 30.0,
+    deadline: float = 300.0,
+    retries: int = 3,
+    backoff: float = 1.0,
+    progress: Callable[[int, int | None], None] | None = None,
+    session: requests.Session | None = None,
+    sleep: Callable[[float], object] = time.sleep,
+) -> Fetched:
+    """Download ``url`` as text, retrying 429, 5xx, timeouts and connection errors.
+
+    ``deadline`` bounds the whole call, retries included. Raises ``FetchError``.
+    """
+    url = clean_url(url)
+    http = requests.Session() if session is None else session
+    ends_at = time.monotonic() + deadline
+    try:
+        for attempt in range(1, retries + 2):
+            # A read never outlasts what is left of the deadline.
+            left = max(0.1, min(read_timeout, ends_at - time.monotonic()))
+            try:
+                result = _fetch_once(
+                    url,
+                    http,
+                    max_bytes=max_bytes,
+                    timeout=(connect_timeout, left),
+                    ends_at=ends_at,
+                    deadline=deadline,
+                    progress=progress,
+                )
+            except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+                error = _translate(url, exc, left)
+                error.__cause__ = exc
+            except FetchError as exc:
+                error = exc
+            else:
+                result.attempts = attempt
+                return result
+            error.attempts = attempt
+            if attempt > 1:
+                error.args = (f"{error.message} ({attempt} attempts)",)
+            wait = min(backoff * 2 ** (attempt - 1), MAX_WAIT)
+            if error.retry_after is not None:
+                wait = max(wait, error.retry_after)
+            if not error.retryable or attempt > retries or time.monotonic() + wait > ends_at:
+                raise error
+            sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+    finally:
+        if session is None:
+            http.close()
