@@ -158,3 +158,29 @@ class BanRollupDay(models.Model):
 
     def __str__(self) -> str:
         return f"rollup of {self.day}"
+
+
+class ConfigChange(models.Model):
+    """One apply of configuration files through BanGUI, with what the files held before.
+
+    ``previous`` maps each path (relative to the config dir) to its old content
+    (base64) or None when BanGUI created the file: enough to undo an apply that
+    passed its checks but after which fail2ban went down (pending recovery).
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    username = models.CharField(max_length=150, blank=True)
+    what = models.CharField(max_length=255, help_text="What the change was, for people.")
+    files = models.JSONField(default=list)
+    previous = models.JSONField(default=dict)
+    reload_jail = models.CharField(max_length=64, blank=True)
+    ok = models.BooleanField(default=False)
+    step = models.CharField(max_length=16, blank=True)
+    message = models.TextField(blank=True)
+    rolled_back_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.what} ({self.step})"

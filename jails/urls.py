@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from jails import (
     audit_views,
@@ -31,6 +31,6 @@ urlpatterns = [
     path("history/", history_views.history, name="history"),
     path("history/export/", history_export.history_export, name="history_export"),
     path("history/ip/<path:ip>/", history_views.history_ip, name="history_ip"),
-    path("config/", views.configuration, name="configuration"),
+    path("config/", include("jails.config_urls")),
     path("audit/", audit_views.audit_log, name="audit_log"),
 ]

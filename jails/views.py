@@ -21,9 +21,3 @@ def placeholder(title: str, nav: str, text: str):  # type: ignore[no-untyped-def
         return render(request, "placeholder.html", {"title": title, "nav": nav, "text": text})
 
     return view
-
-
-@require_GET
-def configuration(request: HttpRequest) -> HttpResponse:
-    """For now: links to the settings that exist; jail and filter editing come later."""
-    return render(request, "jails/configuration.html", {"nav": "config"})

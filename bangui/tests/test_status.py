@@ -12,7 +12,11 @@ from bangui import tasks
 from bangui.locks import lock_acquire
 from bangui.models import ServerStatus
 
-PAGES = ["/", "/jails/", "/map/", "/history/", "/blocklists/", "/config/", "/status/bar/"]
+PAGES = [
+    "/", "/jails/", "/map/", "/history/", "/blocklists/", "/status/bar/",
+    "/config/jails/", "/config/filters/", "/config/actions/", "/config/files/",
+    "/config/regex/", "/config/log/", "/config/server/",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("url", PAGES)
