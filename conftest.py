@@ -87,3 +87,60 @@ def configured(db, f2b: Fail2banLab):  # type: ignore[no-untyped-def]
 def admin_client(client, configured):  # type: ignore[no-untyped-def]
     client.force_login(configured)
     return client
+
+
+@pytest.fixture(scope="module")
+def f2b_private_lab() -> Iterator[Fail2banLab]:
+    """A fail2ban-server of the test module's own, for tests that change config files."""
+    _require_fail2ban()
+    lab = Fail2banLab()
+    lab.start()
+    yield lab
+    lab.cleanup()
+
+
+def _conf_files(lab: Fail2banLab) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(lab.conf_dir)): p.read_bytes()
+        for p in lab.conf_dir.rglob("*")
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+@pytest.fixture
+def f2b_private(f2b_private_lab: Fail2banLab) -> Iterator[Fail2banLab]:
+    """The module's own fail2ban, its config files put back (and reloaded) after each test."""
+    lab = f2b_private_lab
+    if not lab.running:
+        lab.start()
+    lab.reset()
+    before = _conf_files(lab)
+    yield lab
+    after = _conf_files(lab)
+    if after == before:
+        return
+    for rel in after.keys() - before.keys():
+        (lab.conf_dir / rel).unlink()
+    for rel, data in before.items():
+        if after.get(rel) != data:
+            (lab.conf_dir / rel).write_bytes(data)
+    if lab.running:
+        lab.reload()
+    else:
+        lab.start()
+
+
+@pytest.fixture
+def config_admin_client(client, db, f2b_private: Fail2banLab):  # type: ignore[no-untyped-def]
+    """A logged-in client of a BanGUI whose fail2ban is the module's own (config may change)."""
+    from bangui.services import setup_complete
+
+    user = setup_complete(
+        password=ADMIN_PASSWORD,
+        fail2ban_socket=f2b_private.socket_path,
+        fail2ban_config_dir=str(f2b_private.conf_dir),
+        timezone_name="UTC",
+        session_minutes=480,
+    )
+    client.force_login(user)
+    return client
