@@ -59,6 +59,12 @@ JOBS: tuple[Job, ...] = (
         "Delete geo cache entries not seen for 90 days.",
     ),
     Job(
+        "blocklist_import",
+        "blocklists.tasks.blocklist_import_due",
+        60,  # every minute: each source's own schedule decides when it is due
+        "Import the blocklists whose scheduled time has come.",
+    ),
+    Job(
         "session_cleanup",
         "bangui.tasks.session_cleanup",
         6 * 3600,  # every 6 h

@@ -75,6 +75,8 @@ BANGUI_HEALTH_INTERVAL_SECONDS = 30
 BANGUI_HISTORY_SYNC_MINUTES = env_int("BANGUI_HISTORY_SYNC_MINUTES", 1, minimum=1)
 BANGUI_HISTORY_BACKFILL_DAYS = env_int("BANGUI_HISTORY_BACKFILL_DAYS", 7, minimum=0)
 BANGUI_HISTORY_RETENTION_DAYS = env_int("BANGUI_HISTORY_RETENTION_DAYS", 365, minimum=1)
+# Blocklist downloads larger than this (after decompression) are refused.
+BANGUI_BLOCKLIST_MAX_MB = env_int("BANGUI_BLOCKLIST_MAX_MB", 50, minimum=1)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -124,6 +126,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "bangui.context_processors.status",
+                "jails.context_processors.recovery",
             ],
         },
     },

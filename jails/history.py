@@ -88,7 +88,8 @@ def _matches(info: dict[str, Any]) -> str:
 
 
 def origin_of(jail: str, failures: int, matches: str) -> str:
-    if jail == BLOCKLIST_JAIL:
+    if jail == BLOCKLIST_JAIL or jail.startswith(BLOCKLIST_JAIL + "-"):
+        # blocklist-import-7d and the like: sources with their own ban time.
         return BanRecord.Origin.BLOCKLIST
     if jail == MANUAL_JAIL or (failures == 0 and not matches):
         # A ban without failures came from `banip`: a person or a script.

@@ -27,6 +27,10 @@ class AuditEvent(models.Model):
         FAIL2BAN_RELOAD = "fail2ban_reload", "Reload fail2ban"
         FAIL2BAN_RESTART = "fail2ban_restart", "Restart fail2ban"
         CONFIG_WRITE = "config_write", "Write config file"
+        BLOCKLIST_ADD = "blocklist_add", "Add blocklist"
+        BLOCKLIST_EDIT = "blocklist_edit", "Edit blocklist"
+        BLOCKLIST_DELETE = "blocklist_delete", "Delete blocklist"
+        BLOCKLIST_IMPORT = "blocklist_import", "Import blocklist"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(

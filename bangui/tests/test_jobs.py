@@ -28,6 +28,7 @@ def test_sync_schedules_creates_every_job_once():
         "health_check",
         "health_check#2",
         "session_cleanup",
+        "blocklist_import",
         "history_sync",
         "history_purge",
         "geo_cache_flush",
@@ -40,7 +41,7 @@ def test_sync_schedules_creates_every_job_once():
     assert (second.next_run - first.next_run) == timedelta(seconds=30)
     assert Schedule.objects.get(name="session_cleanup").minutes == 360
     call_command("sync_schedules", stdout=out)
-    assert Schedule.objects.count() == 8
+    assert Schedule.objects.count() == 9
     assert "updated health_check" in out.getvalue()
 
 

@@ -43,3 +43,12 @@ def time_left(end: datetime | None) -> str:
         return ""
     left = int((end - timezone.now()).total_seconds())
     return "expiring" if left <= 0 else _human(left)
+
+
+@register.filter
+def thousands(value: object) -> str:
+    """12345 → "12,345" (without django.contrib.humanize's locale machinery)."""
+    try:
+        return f"{int(value):,}"  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return str(value)

@@ -1,0 +1,359 @@
+"""Importing blocklists: one run downloads a list, filters it and bans it in batches.
+
+Idempotent by design: fail2ban counts an address it already bans as "already
+banned" and only moves its ban end (no second ban, no new database row), so a
+run killed half-way and started again ends with exactly the listed set. A list
+whose content (SHA-256) was imported recently is not sent again while its bans
+are fresh; after half the ban time it is, which keeps listed addresses banned
+while addresses dropped from the list expire with their ban time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from bangui.fail2ban import Fail2banClient, Fail2banError, get_client
+from bangui.models import AppSettings
+from blocklists.fetch import FetchError, fetch_list
+from blocklists.jail import JailError, jail_ready, networks_supported
+from blocklists.models import BlocklistSource, ImportRun
+from blocklists.parse import filter_entries, parse_list
+from jails.audit import Actor
+
+log = logging.getLogger("bangui.blocklists")
+
+# A running import writes progress at least this often; older ones were killed.
+STALE_SECONDS = 120
+PROGRESS_EVERY = 0.5
+OWN_IP_DAYS = 30
+IN_EARLIER_SOURCE = "listed by an earlier source in this run"
+# A 100k list takes seconds; a slow server may take the download deadline (300 s).
+IMPORT_TIMEOUT = 900
+# How downloads are retried and bounded (fetch_list's keywords).
+FETCH_OPTIONS: dict[str, float] = {
+    "connect_timeout": 10.0,
+    "read_timeout": 30.0,
+    "deadline": 300.0,
+    "retries": 3,
+    "backoff": 2.0,
+}
+
+Progress = Callable[[ImportRun], None]
+
+
+def runs_reap(*, now: Any = None) -> int:
+    """Mark runs that stopped reporting progress (process killed) as interrupted."""
+    now = now or timezone.now()
+    return ImportRun.objects.filter(
+        status=ImportRun.Status.RUNNING, heartbeat_at__lt=now - timedelta(seconds=STALE_SECONDS)
+    ).update(
+        status=ImportRun.Status.INTERRUPTED,
+        finished_at=now,
+        error="The import stopped without finishing (the process was stopped or killed). "
+        "Run it again: bans already made stay, and nothing is banned twice.",
+    )
+
+
+def own_addresses(extra: list[str]) -> list[str]:
+    """Addresses an import must never ban: whoever started it, recent admins, this host."""
+    from jails.models import AuditEvent
+
+    found = {ip for ip in extra if ip}
+    since = timezone.now() - timedelta(days=OWN_IP_DAYS)
+    found.update(
+        str(ip)
+        for ip in AuditEvent.objects.filter(created_at__gte=since, client_ip__isnull=False)
+        .order_by()
+        .values_list("client_ip", flat=True)
+        .distinct()[:1000]
+    )
+    with contextlib.suppress(OSError):
+        found.update(str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None))
+    return sorted(found)
+
+
+class _Run:
+    """The run being imported: its counters, its log, and throttled progress writes."""
+
+    def __init__(self, run: ImportRun, progress: Progress | None) -> None:
+        self.run = run
+        self.progress = progress
+        self.written = 0.0
+
+    def note(self, message: str) -> None:
+        stamp = timezone.localtime().strftime("%H:%M:%S")
+        self.run.log = (self.run.log + f"{stamp} {message}\n")[-20_000:]
+        log.info("import %s: %s", self.run.source_name or self.run.url, message)
+
+    def phase(self, name: str, total: int = 0) -> None:
+        self.run.phase, self.run.done, self.run.total = name, 0, total
+        self.save(force=True)
+
+    def advance(self, done: int, total: int | None = None) -> None:
+        self.run.done = done
+        if total is not None:
+            self.run.total = total
+        self.save()
+
+    def save(self, *, force: bool = False) -> None:
+        # The page polls the row each second: a write every half second is plenty.
+        now = time.monotonic()
+        if force or now - self.written >= PROGRESS_EVERY:
+            self.written = now
+            self.run.heartbeat_at = timezone.now()
+            self.run.save()
+        if self.progress is not None:
+            self.progress(self.run)
+
+    def finish(self, status: str, error: str = "") -> ImportRun:
+        self.run.status = status
+        self.run.error = error
+        self.run.phase = "done"
+        self.run.finished_at = timezone.now()
+        if error:
+            self.note(error)
+        self.save(force=True)
+        return self.run
+
+
+def _fresh_repeat(run: ImportRun, client: Fail2banClient, sha: str) -> ImportRun | None:
+    """The earlier import of the same content whose bans are still fresh, if any."""
+    if run.source_id is None:
+        return None
+    last = (
+        ImportRun.objects.filter(
+            source_id=run.source_id,
+            jail=run.jail,
+            sha256=sha,
+            dry_run=False,
+            status__in=[ImportRun.Status.OK, ImportRun.Status.UNCHANGED],
+        )
+        .exclude(pk=run.pk)
+        .order_by("-finished_at")
+        .first()
+    )
+    if last is None or last.finished_at is None:
+        return None
+    try:
+        bantime = int(client.get(run.jail, "bantime"))
+        banned = client.jail_status(run.jail, flavour="short").currently_banned
+    except (Fail2banError, TypeError, ValueError):
+        return None
+    # Everything sent last time must still be banned (nobody unbanned them).
+    if banned < last.newly_banned + last.already_banned:
+        return None
+    if bantime < 0 or timezone.now() - last.finished_at < timedelta(seconds=bantime / 2):
+        return last
+    return None
+
+
+def import_run(
+    run: ImportRun,
+    *,
+    seen: set[str] | None = None,
+    client: Fail2banClient | None = None,
+    progress: Progress | None = None,
+) -> ImportRun:
+    """Carry out one queued run; never raises for a bad list or fail2ban being down."""
+    if client is None:
+        own = get_client(persistent=True, timeout=30)
+        try:
+            return import_run(run, seen=seen, client=own, progress=progress)
+        finally:
+            own.close()
+    state = _Run(run, progress)
+    run.status, run.started_at = ImportRun.Status.RUNNING, timezone.now()
+    state.phase("jail")
+    cfg = AppSettings.current()
+    bantime = run.source.bantime if run.source else None
+    try:
+        if run.dry_run:
+            from blocklists.jail import jail_for
+
+            run.jail = jail_for(bantime)
+        else:
+            run.jail, notes = jail_ready(
+                client=client,
+                config_dir=cfg.fail2ban_config_dir,
+                socket_path=cfg.fail2ban_socket,
+                bantime=bantime,
+            )
+            for line in notes:
+                state.note(line)
+    except JailError as exc:
+        return state.finish(ImportRun.Status.FAILED, str(exc))
+
+    state.phase("download")
+    state.note(f"downloading {run.url}")
+    try:
+        fetched = fetch_list(
+            run.url,
+            max_bytes=settings.BANGUI_BLOCKLIST_MAX_MB * 1024 * 1024,
+            progress=lambda done, total: state.advance(done, total or 0),
+            **FETCH_OPTIONS,  # type: ignore[arg-type]
+        )
+    except FetchError as exc:
+        return state.finish(ImportRun.Status.FAILED, str(exc))
+    run.sha256, run.size = fetched.sha256, fetched.size
+    state.note(f"downloaded {fetched.size:,} bytes (SHA-256 {fetched.sha256[:12]}…)")
+
+    if not run.dry_run:
+        earlier = _fresh_repeat(run, client, fetched.sha256)
+        if earlier is not None:
+            run.newly_banned, run.already_banned = 0, 0
+            when = timezone.localtime(earlier.finished_at).strftime("%Y-%m-%d %H:%M")
+            state.note(
+                f"same content as the import of {when}, whose bans are still fresh: "
+                "nothing sent to fail2ban"
+            )
+            return state.finish(ImportRun.Status.UNCHANGED)
+
+    state.phase("parse")
+    parsed = parse_list(fetched.text, allow_networks=networks_supported(client, run.jail))
+    run.lines, run.valid, run.invalid = parsed.lines, parsed.valid, parsed.invalid
+    run.duplicates = parsed.duplicates
+    skipped = dict(parsed.skipped)
+    try:
+        ignore = [str(x) for x in client.get(run.jail, "ignoreip") or []]
+    except Fail2banError:
+        ignore = []
+    kept, dropped = filter_entries(
+        parsed.entries, ignore=ignore, own=own_addresses([run.client_ip or ""])
+    )
+    for reason, n in dropped.items():
+        skipped[reason] = skipped.get(reason, 0) + n
+    if seen is not None:
+        fresh = [ip for ip in kept if ip not in seen]
+        if len(fresh) < len(kept):
+            skipped[IN_EARLIER_SOURCE] = len(kept) - len(fresh)
+        seen.update(fresh)
+        kept = fresh
+    run.skipped = skipped
+    state.note(
+        f"{parsed.lines:,} lines: {len(kept):,} to ban, {parsed.invalid:,} invalid, "
+        f"{parsed.duplicates:,} duplicates, {sum(skipped.values()):,} skipped"
+    )
+    for number, line in parsed.samples_invalid[:5]:
+        state.note(f"invalid line {number}: {line[:120]}")
+
+    if run.dry_run:
+        state.note(f"dry run: {len(kept):,} addresses would be sent to {run.jail}")
+        return state.finish(ImportRun.Status.OK)
+    return _ban(state, client, kept)
+
+
+def _ban(state: _Run, client: Fail2banClient, kept: list[str]) -> ImportRun:
+    run = state.run
+    state.phase("ban", total=len(kept))
+    sent = 0
+    try:
+        for batch, newly in client.ban_batches(run.jail, kept):
+            sent += len(batch)
+            run.newly_banned += newly
+            run.already_banned += len(batch) - newly
+            state.advance(sent)
+    except (Fail2banError, ValueError) as exc:
+        run.failed = len(kept) - sent
+        state.note(f"sent {sent:,} of {len(kept):,} addresses before the error")
+        status = ImportRun.Status.PARTIAL if sent else ImportRun.Status.FAILED
+        _after_bans(state, kept[:sent])
+        return state.finish(
+            status,
+            f"fail2ban stopped answering: {exc}. The {sent:,} bans already made stay; "
+            "run the import again when fail2ban is back to send the rest.",
+        )
+    state.note(
+        f"banned in {run.jail}: {run.newly_banned:,} new, {run.already_banned:,} already banned "
+        "(their ban time starts again)"
+    )
+    _after_bans(state, kept)
+    return state.finish(ImportRun.Status.OK)
+
+
+def _after_bans(state: _Run, banned: list[str]) -> None:
+    """Warm the geo cache for the banned addresses and ask for a history sync."""
+    if not banned:
+        return
+    state.phase("geo", total=len(banned))
+    try:
+        from geo.services import geo_resolve_many
+
+        geo_resolve_many([ip for ip in banned if "/" not in ip], wait_http=False)
+    except Exception:  # the map fills in later; an import must not fail for this
+        log.exception("geo pre-warm after an import failed")
+    try:
+        from django_q.tasks import async_task
+
+        async_task("jails.tasks.history_sync", task_name="history_sync after an import")
+    except Exception:
+        log.exception("could not queue a history sync")
+
+
+def import_runs(run_ids: list[int], *, progress: Progress | None = None) -> list[ImportRun]:
+    """Carry out queued runs one after the other; a list seen earlier is not banned twice."""
+    runs_reap()
+    seen: set[str] = set()
+    done = []
+    client = get_client(persistent=True, timeout=30)
+    try:
+        for run in ImportRun.objects.filter(pk__in=run_ids, status=ImportRun.Status.QUEUED):
+            done.append(import_run(run, seen=seen, client=client, progress=progress))
+    finally:
+        client.close()
+    return done
+
+
+def runs_queue(
+    sources: list[BlocklistSource],
+    *,
+    actor: Actor,
+    trigger: str,
+    dry_run: bool = False,
+) -> list[ImportRun]:
+    """A queued run per source, in the order given (the page shows them at once)."""
+    return [
+        ImportRun.objects.create(
+            source=source,
+            source_name=source.name,
+            url=source.url,
+            trigger=trigger,
+            username=actor.username[:150],
+            client_ip=actor.client_ip,
+            dry_run=dry_run,
+        )
+        for source in sources
+    ]
+
+
+def runs_start(runs: list[ImportRun]) -> None:
+    """Hand queued runs to the job cluster (it imports them in the background)."""
+    from django_q.tasks import async_task
+
+    if runs:
+        async_task(
+            "blocklists.tasks.import_runs",
+            [r.pk for r in runs],
+            task_name=f"blocklist import ({len(runs)} source{'s' if len(runs) != 1 else ''})",
+            timeout=IMPORT_TIMEOUT,
+        )
+
+
+def running_run(source: BlocklistSource) -> ImportRun | None:
+    """A run of this source that is queued or running now (after reaping dead ones)."""
+    runs_reap()
+    return (
+        ImportRun.objects.filter(
+            source=source, status__in=[ImportRun.Status.QUEUED, ImportRun.Status.RUNNING]
+        )
+        .order_by("-created_at")
+        .first()
+    )

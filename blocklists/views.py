@@ -1,0 +1,146 @@
+"""The blocklists page: sources, preview, import now, live progress and the run log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from blocklists.forms import SourceForm
+from blocklists.models import BlocklistSource, ImportRun
+from blocklists.preview import preview
+from blocklists.scheduling import source_reschedule
+from blocklists.selectors import active_runs, recent_runs, source_rows
+from blocklists.services import running_run, runs_queue, runs_start
+from jails.audit import Action, actor_from, audit_record
+from jails.common import is_partial
+
+
+def _page(request: HttpRequest, form: SourceForm, **extra: Any) -> HttpResponse:
+    context = {
+        "nav": "blocklists",
+        "sources": source_rows(),
+        "runs": recent_runs(),
+        "active": active_runs(),
+        "form": form,
+        **extra,
+    }
+    return render(request, "blocklists/index.html", context, status=extra.pop("status", 200))
+
+
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    return _page(request, SourceForm())
+
+
+@require_POST
+def source_add(request: HttpRequest) -> HttpResponse:
+    """Save a new source; "Preview" on the same form shows the list first and saves nothing."""
+    form = SourceForm(request.POST)
+    if "preview" in request.POST:
+        return _preview(request, form)
+    if not form.is_valid():
+        return _page(request, form, status=400)
+    source = form.save()
+    source_reschedule(source)
+    audit_record(
+        actor=actor_from(request), action=Action.BLOCKLIST_ADD, target=source.name,
+        params={"url": source.url, "schedule": source.schedule},
+    )  # fmt: skip
+    messages.success(request, f"Added “{source.name}”. Import it now or wait for its schedule.")
+    return redirect("blocklists")
+
+
+def _preview(request: HttpRequest, form: SourceForm) -> HttpResponse:
+    form.is_valid()  # the URL may be fine while another field is not
+    url = form.cleaned_data.get("url") if "url" not in form.errors else None
+    result = preview(url, client_ip=actor_from(request).client_ip) if url else None
+    if is_partial(request):
+        return render(request, "blocklists/_preview.html", {"preview": result, "form": form})
+    return _page(request, form, preview=result)
+
+
+@require_http_methods(["GET", "POST"])
+def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    source = get_object_or_404(BlocklistSource, pk=pk)
+    form = SourceForm(request.POST or None, instance=source)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        source_reschedule(source)
+        audit_record(
+            actor=actor_from(request), action=Action.BLOCKLIST_EDIT, target=source.name,
+            params={"url": source.url, "schedule": source.schedule, "enabled": source.enabled},
+        )  # fmt: skip
+        messages.success(request, f"Saved “{source.name}”.")
+        return redirect("blocklists")
+    status = 400 if request.method == "POST" else 200
+    context = {"nav": "blocklists", "form": form, "source": source}
+    return render(request, "blocklists/source_form.html", context, status=status)
+
+
+@require_POST
+def source_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Forget a source; its bans stay and expire with their ban time, its runs stay listed."""
+    source = get_object_or_404(BlocklistSource, pk=pk)
+    name = source.name
+    source.delete()
+    audit_record(actor=actor_from(request), action=Action.BLOCKLIST_DELETE, target=name)
+    messages.success(
+        request, f"Removed “{name}”. Its bans stay until their ban time ends; its runs stay listed."
+    )
+    return redirect("blocklists")
+
+
+def _start(request: HttpRequest, sources: list[BlocklistSource]) -> HttpResponse:
+    busy = [s.name for s in sources if running_run(s) is not None]
+    todo = [s for s in sources if s.name not in busy]
+    if busy:
+        messages.warning(request, f"Already importing: {', '.join(busy)}.")
+    if todo:
+        actor = actor_from(request)
+        runs = runs_queue(todo, actor=actor, trigger=ImportRun.Trigger.MANUAL)
+        runs_start(runs)
+        audit_record(
+            actor=actor, action=Action.BLOCKLIST_IMPORT, target=", ".join(s.name for s in todo),
+            params={"runs": [r.pk for r in runs]},
+        )  # fmt: skip
+        messages.success(
+            request,
+            f"Import started for {', '.join(s.name for s in todo)}. Progress shows below.",
+        )
+    elif not busy:
+        messages.warning(request, "No enabled source to import.")
+    return redirect("blocklists")
+
+
+@require_POST
+def source_import(request: HttpRequest, pk: int) -> HttpResponse:
+    return _start(request, [get_object_or_404(BlocklistSource, pk=pk)])
+
+
+@require_POST
+def import_all(request: HttpRequest) -> HttpResponse:
+    return _start(request, list(BlocklistSource.objects.filter(enabled=True).order_by("name")))
+
+
+@require_GET
+def runs_live(request: HttpRequest) -> HttpResponse:
+    """The progress panel, polled each second while an import is queued or running.
+
+    When the last one finishes, the whole page reloads to show its outcome.
+    """
+    active = active_runs()
+    response = render(request, "blocklists/_active.html", {"active": active})
+    if not active and is_partial(request):
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@require_GET
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(ImportRun, pk=pk)
+    template = "blocklists/_run_body.html" if is_partial(request) else "blocklists/run.html"
+    return render(request, template, {"nav": "blocklists", "run": run})
