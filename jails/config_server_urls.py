@@ -2,9 +2,11 @@
 
 from django.urls import path
 
-from jails.views import placeholder
+from jails import config_server_views as views
 
 urlpatterns = [
-    path("server/", placeholder("Server", "config", "Not built yet."), name="config_server"),
-    path("log/", placeholder("fail2ban log", "config", "Not built yet."), name="config_log"),
+    path("server/", views.config_server, name="config_server"),
+    path("log/", views.config_log, name="config_log"),
+    path("recovery/<int:pk>/rollback/", views.recovery_rollback, name="config_rollback"),
+    path("recovery/<int:pk>/dismiss/", views.recovery_dismiss, name="config_recovery_dismiss"),
 ]
