@@ -289,13 +289,18 @@ def test_two_admins_saving_at_once_lose_nothing(config_admin_client, f2b_private
     user = get_user_model().objects.get(pk=config_admin_client.session["_auth_user_id"])
     results: dict[str, int] = {}
 
-    def save(name: str, value: int) -> None:
-        c = Client()
+    # Both log in first, one after the other: the test database is SQLite in
+    # shared-cache memory, where two writers at once fail at once instead of
+    # waiting; what this test is about is the two applies, not the logins.
+    clients = {n: Client() for n in (1, 2)}
+    for c in clients.values():
         c.force_login(user)
-        response = _new(c, "jail.d", name, f"[alpha]\nfindtime = {value}\n")
-        results[name] = response.status_code
 
-    threads = [threading.Thread(target=save, args=(f"t{n}.local", 600 + n)) for n in (1, 2)]
+    def save(n: int) -> None:
+        response = _new(clients[n], "jail.d", f"t{n}.local", f"[alpha]\nfindtime = {600 + n}\n")
+        results[f"t{n}.local"] = response.status_code
+
+    threads = [threading.Thread(target=save, args=(n,)) for n in (1, 2)]
     for t in threads:
         t.start()
     for t in threads:
