@@ -146,6 +146,10 @@ if _engine == "sqlite":
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # Tests use a file too, not SQLite's shared-cache memory database:
+            # there a second writer fails at once ("database table is locked")
+            # instead of waiting, which production never sees.
+            "TEST": {"NAME": str(DATA_DIR / "test-bangui.sqlite3")},
         }
     }
 elif _engine == "postgres":

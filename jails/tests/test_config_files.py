@@ -289,9 +289,8 @@ def test_two_admins_saving_at_once_lose_nothing(config_admin_client, f2b_private
     user = get_user_model().objects.get(pk=config_admin_client.session["_auth_user_id"])
     results: dict[str, int] = {}
 
-    # Both log in first, one after the other: the test database is SQLite in
-    # shared-cache memory, where two writers at once fail at once instead of
-    # waiting; what this test is about is the two applies, not the logins.
+    # Both log in first, one after the other: what this test is about is the
+    # two applies, not two logins.
     clients = {n: Client() for n in (1, 2)}
     for c in clients.values():
         c.force_login(user)

@@ -47,8 +47,8 @@ def private_setup(f2b_private):  # type: ignore[no-untyped-def]
 def queue_worker() -> Iterator[None]:
     """Runs the tasks the page puts on django-q2's real ORM queue, in this process.
 
-    A ``qcluster`` process cannot be used here: the live server's test database
-    is SQLite in memory, which only this process can see.
+    In this process rather than a ``qcluster``: the test can then wait for the
+    tasks it queued, and no cluster outlives a failed test.
     """
     from django.db import OperationalError, connection
     from django_q.brokers import get_broker
@@ -61,7 +61,7 @@ def queue_worker() -> Iterator[None]:
         while not stop.is_set():
             try:
                 tasks = broker.dequeue() or []
-            except OperationalError:  # the shared in-memory database is busy: next turn
+            except OperationalError:  # the database is busy: next turn
                 tasks = []
             for task_id, payload in tasks:
                 task = SignedPackage.loads(payload)
