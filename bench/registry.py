@@ -7,6 +7,7 @@ and append a ``Benchmark`` here.
 from __future__ import annotations
 
 from . import (
+    blocklist_import,
     bulk_ban,
     client_vs_cli,
     dashboard,
@@ -45,6 +46,11 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "dashboard", "dashboard page: 24 h with 10k bans, 365 d over 1M vs Python", dashboard.run
     ),
     Benchmark("map", "GET /map/ over 10,000 bans in 7 days vs counting in Python", map.run),
+    Benchmark(
+        "blocklist-import",
+        "import 100k IPs from 127.0.0.1: vs raw batch banip and per-IP fail2ban-client",
+        blocklist_import.run,
+    ),
 )
 
 

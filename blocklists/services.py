@@ -280,22 +280,26 @@ def _ban(state: _Run, client: Fail2banClient, kept: list[str]) -> ImportRun:
 
 
 def _after_bans(state: _Run, banned: list[str]) -> None:
-    """Warm the geo cache for the banned addresses and ask for a history sync."""
-    if not banned:
-        return
-    state.phase("geo", total=len(banned))
-    try:
-        from geo.services import geo_resolve_many
+    """Hand the geo pre-warm and a history sync to the job cluster.
 
-        geo_resolve_many([ip for ip in banned if "/" not in ip], wait_http=False)
-    except Exception:  # the map fills in later; an import must not fail for this
-        log.exception("geo pre-warm after an import failed")
+    Not inline: looking up 100k new addresses takes ~1.5 s, and the run is
+    done once fail2ban holds the bans. The task's arguments are not kept
+    after it ran (``save=False``).
+    """
+    addresses = [ip for ip in banned if "/" not in ip]
     try:
         from django_q.tasks import async_task
 
+        if addresses:
+            async_task(
+                "geo.tasks.geo_prewarm", addresses, task_name="geo pre-warm after an import",
+                save=False,
+            )  # fmt: skip
         async_task("jails.tasks.history_sync", task_name="history_sync after an import")
-    except Exception:
-        log.exception("could not queue a history sync")
+    except Exception:  # the map fills in later; an import must not fail for this
+        log.exception("could not queue the geo pre-warm or history sync after an import")
+    if addresses:
+        state.note(f"looking up countries of {len(addresses):,} addresses in the background")
 
 
 def import_runs(run_ids: list[int], *, progress: Progress | None = None) -> list[ImportRun]:

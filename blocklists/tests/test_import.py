@@ -72,6 +72,19 @@ def test_it_creates_the_jail_and_bans_the_list(lab: Fail2banLab, http_server: Lo
     assert {"2a00:1450::5", "1.2.3.0/24", PUBLIC[0]} <= _banned(lab)
     assert lab.cli("get", BASE_JAIL, "bantime").strip() == "86400"
     assert "created jail.d/blocklist-import.conf" in run.log
+    # Countries are looked up by the job cluster, not while the import runs.
+    from django_q.models import OrmQ
+
+    queued = {q.task["func"]: q.task["args"] for q in OrmQ.objects.all()}
+    assert len(queued["geo.tasks.geo_prewarm"][0]) == 301  # the network is not looked up
+    assert "jails.tasks.history_sync" in queued
+
+
+@pytest.mark.django_db
+def test_the_geo_pre_warm_task_looks_addresses_up() -> None:
+    from geo.tasks import geo_prewarm
+
+    assert geo_prewarm(["1.2.3.4", "5.6.7.8"]) == "looked up 2 addresses"
 
 
 def test_it_never_overwrites_an_operators_jail_files(
