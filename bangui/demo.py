@@ -253,6 +253,7 @@ class AttackGenerator:
         self.heavy = list(pool[:heavy])
         self.crowd = list(pool[heavy:])
         self.rate = rate
+        self.seed = seed
         self.rng = random.Random(seed + 1)
         self.started = time.monotonic()
         self.written = 0
@@ -414,9 +415,9 @@ def trim_logs(lab: Fail2banLab, jails: Sequence[DemoJail]) -> None:
             path.write_text("")
 
 
-def announce(lab: Fail2banLab) -> None:
+def announce(lab: Fail2banLab, extra: dict[str, str] | None = None) -> None:
     """Print where the lab is and leave the same as ``lab.env`` for scripts."""
-    env = "".join(f"{key}={value}\n" for key, value in lab.env().items())
+    env = "".join(f"{key}={value}\n" for key, value in {**lab.env(), **(extra or {})}.items())
     print(
         f"fail2ban-server is running (pid {lab.proc.pid if lab.proc else '?'})\n"
         f"  socket:     {lab.socket_path}\n"
@@ -503,11 +504,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "wait until it has counted them, print the counters and stop it",
     )
     parser.add_argument("--seed", type=int, default=2024, help="seed of the attacker pool")
+    parser.add_argument(
+        "--history-days",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first write expired bans of the last N days into the lab's fail2ban DB, "
+        "so the dashboard has weeks to show (default: 0, none)",
+    )
     args = parser.parse_args(argv)
     if args.rate <= 0:
         parser.error("--rate must be positive")
     if args.once is not None and args.once < 1:
         parser.error("--once needs a positive count")
+    if not 0 <= args.history_days <= 400:
+        parser.error("--history-days must be from 0 to 400")
     return args
 
 
@@ -542,9 +553,19 @@ def run_once(lab: Fail2banLab, gen: AttackGenerator, count: int, stop: threading
     return 0
 
 
-def run_forever(lab: Fail2banLab, gen: AttackGenerator, stop: threading.Event) -> int:
+def run_forever(
+    lab: Fail2banLab, gen: AttackGenerator, stop: threading.Event, history_days: int = 0
+) -> int:
+    from bangui.demo_blocklist import serve_blocklist
+    from bangui.demo_history import seed_history
+
     start_lab(lab, DEMO_JAILS)
-    announce(lab)
+    if history_days:
+        pool = gen.heavy + gen.crowd
+        added = seed_history(lab.db_path, DEMO_JAILS, pool, days=history_days, seed=gen.seed)
+        print(f"wrote {added:,} expired bans of the last {history_days} days", flush=True)
+    _server, list_url = serve_blocklist(gen.seed)
+    announce(lab, {"BANGUI_DEMO_BLOCKLIST_URL": list_url})
     print(f"attacking at about {gen.rate:g} failures/s; Ctrl-C stops", flush=True)
     try:
         gen.run(stop)
@@ -569,7 +590,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.once is not None:
             return run_once(lab, gen, args.once, stop)
-        return run_forever(lab, gen, stop)
+        return run_forever(lab, gen, stop, args.history_days)
     except (RuntimeError, TimeoutError, FileNotFoundError, Fail2banError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
