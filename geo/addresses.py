@@ -147,3 +147,18 @@ def special_label(ip: str) -> str:
     """The special-range label of a valid address ("" for a public one)."""
     parsed = parse_ip(ip)
     return parsed.special if parsed else "invalid"
+
+
+def network_address(value: object) -> ParsedIP | None:
+    """A banned network (``1.2.3.0/24``) is placed where its first address is.
+
+    fail2ban bans networks too (blocklists, manual bans). A wide one can span
+    countries; the first address's country is the honest short answer.
+    """
+    if not isinstance(value, str) or "/" not in value or len(value) > MAX_LENGTH:
+        return None
+    try:
+        net = ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        return None
+    return parse_ip(str(net.network_address))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import maxminddb
 
 from geo import conf
-from geo.addresses import canonical_v4_label, parse_ip
+from geo.addresses import canonical_v4_label, network_address, parse_ip
 from geo.health import clear_error
 from geo.httpfallback import HttpFallback
 from geo.info import GeoInfo
@@ -142,7 +142,7 @@ def classify(ips: Iterable[str]) -> Batch:
             todo[raw] = raw  # the common case: canonical public IPv4, looked up as is
             alias_only.discard(raw)
             continue
-        parsed = parse_ip(raw)
+        parsed = parse_ip(raw) or network_address(raw)
         if parsed is None:
             done[raw] = GeoInfo(ip=str(raw)[:64], source="invalid", special="invalid")
         elif parsed.special:

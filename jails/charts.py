@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-TREND_W, TREND_H = 720, 220
+TREND_W, TREND_H = 1100, 250  # about the wide card's shape, so it fills it
 PAD_L, PAD_R, PAD_T, PAD_B = 44, 8, 12, 28
 BAR_ROW = 24
 LABEL_W = 130

@@ -52,7 +52,8 @@ def test_only_valid_public_maxmind_misses_are_sent(ip_api):
         "1.2.3.256",
     ]
     geo_lookup_many(ips)
-    assert sorted(ip_api.asked) == ["5.5.5.5", "5.5.5.6"]
+    # A network is looked up by its first address.
+    assert sorted(ip_api.asked) == ["1.2.3.0", "5.5.5.5", "5.5.5.6"]
 
 
 def test_it_logs_a_privacy_warning_once(ip_api, caplog):

@@ -57,6 +57,15 @@ def test_ipv4_mapped_addresses_are_looked_up_as_ipv4(reader_spy):
     assert reader_spy == ["81.2.69.142"]
 
 
+def test_a_banned_network_is_placed_by_its_first_address(reader_spy):
+    found = geo_lookup_many(["81.2.69.0/24", "10.1.0.0/16", "2a02:ec0::/32", "1.2.3.0/33"])
+    assert found["81.2.69.0/24"].country_code == "GB"
+    assert found["10.1.0.0/16"].special == "private"
+    assert found["2a02:ec0::/32"].ip == "2a02:ec0::"
+    assert found["1.2.3.0/33"].special == "invalid"
+    assert reader_spy == ["81.2.69.0", "2a02:ec0::"]
+
+
 def test_a_page_lookup_never_writes():
     with CaptureQueriesContext(connection) as ctx:
         geo_lookup_many(["81.2.69.142", "8.8.8.8", "5.5.5.5", "10.0.0.1"])
