@@ -50,7 +50,7 @@ def past_bans(
 ) -> Iterator[tuple[str, str, int, int, int, bytes]]:
     """``(jail, ip, timeofban, bantime, bancount, data)`` rows, oldest first.
 
-    Every ban is over two hours before ``now``, and they use the same
+    Every ban is over before ``now``, and they use the same
     attackers as the live generator: the first few addresses are heavy hitters.
     """
     rng = random.Random(seed + 7)
@@ -59,7 +59,7 @@ def past_bans(
     counts: dict[tuple[str, str], int] = {}
     until: dict[tuple[str, str], int] = {}
     start = (now - timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
-    end = now - timedelta(hours=2)
+    end = now - timedelta(minutes=5)
     hour = start
     n = 0
     while hour < end:

@@ -23,7 +23,9 @@ import urllib3.exceptions
 USER_AGENT = "BanGUI blocklist import"
 MAX_URL_LENGTH = 2000
 CHUNK = 64 * 1024
+# Progress is reported every 256 KiB, or every half second for a slow download.
 PROGRESS_EVERY = 256 * 1024
+PROGRESS_SECONDS = 0.5
 SNIFF_BYTES = 64 * 1024
 MAX_WAIT = 60.0
 GZIP_MAGIC = b"\x1f\x8b"
@@ -216,7 +218,7 @@ def _fetch_once(
             raise _too_large(url, max_bytes)
         body = _Body(url, max_bytes)
         sniffed = False
-        reported = 0
+        reported, reported_at = 0, time.monotonic()
         while True:
             # read1 returns as soon as any bytes arrive, so the deadline check below
             # runs even against a server that sends one byte per second.
@@ -231,9 +233,12 @@ def _fetch_once(
                 _sniff(url, body.data[:SNIFF_BYTES])
                 sniffed = True
             received = response.raw.tell()
-            if progress is not None and received - reported >= PROGRESS_EVERY:
+            if progress is not None and (
+                received - reported >= PROGRESS_EVERY
+                or time.monotonic() - reported_at >= PROGRESS_SECONDS
+            ):
                 progress(received, total)
-                reported = received
+                reported, reported_at = received, time.monotonic()
         data = body.finish()  # no bytes() copy: memory stays bounded by the cap, not twice it
         if not sniffed:
             _sniff(url, data[:SNIFF_BYTES])

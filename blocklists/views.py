@@ -133,7 +133,9 @@ def runs_live(request: HttpRequest) -> HttpResponse:
     When the last one finishes, the whole page reloads to show its outcome.
     """
     active = active_runs()
-    response = render(request, "blocklists/_active.html", {"active": active})
+    # The sources table's status badges follow along (out-of-band swaps).
+    context = {"active": active, "oob": is_partial(request)}
+    response = render(request, "blocklists/_active.html", context)
     if not active and is_partial(request):
         response["HX-Refresh"] = "true"
     return response

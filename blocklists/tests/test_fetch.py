@@ -252,6 +252,22 @@ def test_a_closed_port_is_a_connection_error_after_retries() -> None:
     assert "Connection refused" in str(error)
 
 
+def test_a_slow_small_download_reports_progress_every_half_second(
+    http_server: LocalServer,
+) -> None:
+    def slowly() -> Iterator[bytes]:
+        for _ in range(8):  # 8 KB over 2 s
+            time.sleep(0.25)
+            yield b"1.2.3.4\n" * 125
+
+    http_server.route("/slow", stream(slowly, length=8000))
+    calls: list[int] = []
+    fetch_list(http_server.url("/slow"), progress=lambda done, total: calls.append(done))
+    assert calls[-1] == 8000
+    assert 0 < calls[0] < 8000  # the page's bar moves before the end
+    assert len(calls) <= 6
+
+
 def test_progress_is_reported_in_steps_of_at_least_256_kib(http_server: LocalServer) -> None:
     http_server.route("/list", stream(lambda: lines(2 * MB), length=2 * MB))
     calls: list[tuple[int, int | None]] = []
