@@ -90,11 +90,16 @@ def _resolve(todo: Sequence[tuple[str, str]]) -> dict[str, GeoInfo]:
     return found
 
 
-def geo_annotate(rows: Iterable[T], attr: str = "ip", *, to: str = "geo") -> list[T]:
+def geo_annotate(
+    rows: Iterable[T], attr: str = "ip", *, to: str = "geo", stored: str | None = None
+) -> list[T]:
     """Set ``row.<to>`` (or ``row[to]`` for dicts) to the GeoInfo of ``row.<attr>``.
 
     One batch lookup for all rows; call it in the view, then render with
-    ``{% geo row.geo %}``. Rows without an IP get None.
+    ``{% geo row.geo %}``. Rows without an IP get None. With ``stored`` (an
+    attribute holding the country code archived with the row), that country
+    wins over a newer lookup, so a list agrees with the counts and filters
+    made from the same archive.
     """
     items = list(rows)
 
@@ -106,6 +111,8 @@ def geo_annotate(rows: Iterable[T], attr: str = "ip", *, to: str = "geo") -> lis
     infos = geo_lookup_many(ip for ip in ips if ip is not None)
     for row, ip in zip(items, ips, strict=True):
         info = infos.get(ip) if ip is not None else None
+        if stored is not None and info is not None:
+            info = _archived(info, getattr(row, stored, "") or "")
         if isinstance(row, MutableMapping):
             row[to] = info
         else:
@@ -175,3 +182,13 @@ def geo_unresolved_ips() -> list[str]:
         .order_by("resolved_at")
         .values_list("ip", flat=True)
     )
+
+
+def _archived(info: GeoInfo, code: str) -> GeoInfo:
+    """``info`` with the archived country ``code`` when the lookup now says otherwise."""
+    code = code.upper()
+    if not code or (info.resolved and info.country_code.upper() == code):
+        return info
+    from geo.worldmap import country_name
+
+    return info._replace(country_code=code, country_name=country_name(code), resolved=True)

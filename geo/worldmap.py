@@ -115,11 +115,13 @@ def render_map(
     *,
     selected: str = "",
     shapes: tuple[Country, ...] | list[Country] | None = None,
+    htmx: bool = True,
 ) -> SafeString:
     """The map's SVG: each country gets class ``c<band>``; those with bans are links.
 
     ``counts`` and ``bands`` are keyed by upper-case code; ``href(code)`` is the
-    link (query string) that filters the table to that country.
+    link (query string) that filters the table to that country. With ``htmx``
+    a link also carries ``hx-get``; without, it is a plain link.
     """
     parts = [
         f'<svg class="worldmap" viewBox="{VIEWBOX}" role="group" '
@@ -133,8 +135,9 @@ def render_map(
             link = escape(href(c.code))
             label = f"{name}: {n:,} ban{'s' if n != 1 else ''}"
             current = ' aria-current="true"' if c.code == selected else ""
+            get = f' hx-get="{link}"' if htmx else ""
             parts.append(
-                f'<a href="{link}" hx-get="{link}" class="{cls}" '
+                f'<a href="{link}"{get} class="{cls}" '
                 f'data-country="{c.code}" id="map-{c.code}"{current}>'
                 f"<title>{label}</title>{c.paths}</a>"
             )

@@ -46,7 +46,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     rows = list(
         ban_list(data["records"], form.sort_order)[(number - 1) * PER_PAGE : number * PER_PAGE]
     )
-    geo_annotate(rows)
+    geo_annotate(rows, stored="country_code")  # the list agrees with the counts
     for row in rows:
         row.first_match = first_line(row.matches)  # type: ignore[attr-defined]
     points, every = _trend_points(data["trend"], key, win.zone)

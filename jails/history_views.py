@@ -17,6 +17,7 @@ from bangui.fail2ban.validation import clean_network
 from geo.selectors import geo_annotate, geo_lookup
 from jails.common import client, config_dir, db_path, is_partial
 from jails.history_forms import HistoryFilterForm
+from jails.history_map import history_map
 from jails.history_selectors import (
     REPEAT_BANS,
     ban_record_list,
@@ -74,7 +75,7 @@ def filtered_records(form: HistoryFilterForm) -> QuerySet[BanRecord]:
 def history(request: HttpRequest) -> HttpResponse:
     form = HistoryFilterForm(request.GET, jails=history_jails())
     page = history_page(filtered_records(form), request.GET.get("page"))
-    geo_annotate(page.records)  # one batch lookup for the page's addresses
+    geo_annotate(page.records, stored="country_code")  # one batch lookup for the page
     context = {
         "nav": "history",
         "form": form,
@@ -92,7 +93,20 @@ def history(request: HttpRequest) -> HttpResponse:
     context["sync_every"] = "minute" if minutes == 1 else f"{minutes} minutes"
     if context["purge_warning"]:
         context["config_dir"] = config_dir()
+    # The map opens with the page when a country is chosen (a click on it) or asked for.
+    if form.filters().get("country") or request.GET.get("map"):
+        context["hmap"] = history_map(form.filters(), request.GET.dict())
+    context["map_query"] = request.GET.urlencode()
     return render(request, "jails/history.html", context)
+
+
+@require_GET
+def history_map_part(request: HttpRequest) -> HttpResponse:
+    """The History page's map, fetched when its panel is opened or the filters change."""
+    form = HistoryFilterForm(request.GET, jails=history_jails())
+    filtered_records(form)  # validates; a bad field is left out as on the page
+    context = {"hmap": history_map(form.filters(), request.GET.dict())}
+    return render(request, "jails/_history_map.html", context)
 
 
 @require_GET

@@ -30,6 +30,7 @@ urlpatterns = [
     path("ip/", ban_views.ip_search, name="ip_search"),
     path("history/", history_views.history, name="history"),
     path("history/export/", history_export.history_export, name="history_export"),
+    path("history/map/", history_views.history_map_part, name="history_map"),
     path("history/ip/<path:ip>/", history_views.history_ip, name="history_ip"),
     path("config/", include("jails.config_urls")),
     path("audit/", audit_views.audit_log, name="audit_log"),

@@ -160,3 +160,24 @@ def test_geo_info_has_a_flag_and_a_label():
     assert info.label == "United Kingdom"
     assert geo_lookup("10.1.1.1").label == "private network"
     assert geo_lookup("10.1.1.1").flag == ""
+
+
+def test_an_archived_country_wins_over_a_newer_lookup():
+    from types import SimpleNamespace
+
+    from geo.selectors import geo_annotate
+
+    rows = [
+        SimpleNamespace(ip="81.2.69.142", country_code="DE"),  # the lookup says GB now
+        SimpleNamespace(ip="81.2.69.142", country_code="GB"),
+        SimpleNamespace(ip="81.2.69.142", country_code=""),
+        SimpleNamespace(ip="5.5.5.5", country_code="fr"),  # not resolvable now
+    ]
+    geo_annotate(rows, stored="country_code")
+    assert [(r.geo.country_code, r.geo.label) for r in rows] == [
+        ("DE", "Germany"),
+        ("GB", "United Kingdom"),
+        ("GB", "United Kingdom"),
+        ("FR", "France"),
+    ]
+    assert all(r.geo.resolved for r in rows)

@@ -40,3 +40,39 @@ document.addEventListener("htmx:afterSettle", function () {
   }
   lastState = state;
 });
+
+// Lazy panels (<details data-lazy="URL">): the body is fetched when the panel is
+// first opened, with the fields of the form named by data-follows, and again
+// whenever an htmx swap replaces the element named by data-refresh-on (the
+// filters changed). A closed panel is only marked stale.
+function loadLazy(details) {
+  var body = details.querySelector("[data-lazy-body]");
+  var form = document.getElementById(details.getAttribute("data-follows"));
+  var query = form ? new URLSearchParams(new FormData(form)).toString() : "";
+  var url = details.getAttribute("data-lazy") + (query ? "?" + query : "");
+  details.setAttribute("data-loaded", "");
+  window.htmx.ajax("GET", url, { target: body, swap: "innerHTML" });
+}
+document.addEventListener("toggle", function (event) {
+  var details = event.target;
+  if (details.matches && details.matches("details[data-lazy]") && details.open &&
+      !details.hasAttribute("data-loaded") && window.htmx) {
+    loadLazy(details);
+  }
+}, true);  // toggle does not bubble
+document.addEventListener("htmx:afterSwap", function (event) {
+  var target = event.detail.target;
+  if (!target || !target.id) {
+    return;
+  }
+  document.querySelectorAll("details[data-lazy][data-loaded]").forEach(function (details) {
+    if (details.getAttribute("data-refresh-on") !== target.id) {
+      return;
+    }
+    if (details.open) {
+      loadLazy(details);
+    } else {
+      details.removeAttribute("data-loaded");
+    }
+  });
+});

@@ -149,3 +149,34 @@ def test_the_history_filters_sorts_and_opens_an_address(
     expect(page.locator("#now-h")).to_have_text("Not banned now")
     screenshot(page, "history-ip-unbanned-light", full_page=False)
     _clean(console)
+
+
+def test_the_history_map_opens_follows_the_filters_and_picks_a_country(
+    page, console, live_server, configured
+):  # type: ignore[no-untyped-def]
+    _archive()
+    base = live_server.url
+    _log_in(page, base)
+    page.goto(f"{base}/history/")
+    panel = page.locator("#history-map")
+    expect(panel.locator(".worldmap")).to_have_count(0)  # fetched only when opened
+
+    panel.locator("summary").click()
+    expect(panel.locator(".map-summary")).to_contain_text("150 bans from 5 countries")
+    # Changing a filter swaps the table, and the open map follows it.
+    page.select_option("#id_jail", "sshd")
+    expect(page.locator("#history-table")).to_contain_text("30 bans match the filters.")
+    expect(panel.locator(".map-summary")).to_contain_text("30 bans from 5 countries")
+
+    # A country on the map (by keyboard: the countries are links) filters the table.
+    germany = panel.locator("#map-DE")
+    germany.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"[?&]country=DE\b"))
+    expect(page.locator("#id_country")).to_have_value("DE")
+    expect(page.locator("#history-table")).to_contain_text("5 bans match the filters.")
+    expect(page.locator("#history-map[open] #map-DE.is-selected")).to_have_count(1)
+    for cell in page.locator("#history-table tbody td:nth-child(5)").all():
+        expect(cell).to_contain_text("Germany")  # as archived, whatever a lookup says now
+    screenshot_schemes(page, "history-map")
+    _clean(console)
