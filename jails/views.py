@@ -12,12 +12,3 @@ def dashboard_status(request: HttpRequest) -> HttpResponse:
     """The dashboard's live part (htmx polls it); the status comes from the context processor."""
     return render(request, "jails/_dashboard_status.html")
 
-
-def placeholder(title: str, nav: str, text: str):  # type: ignore[no-untyped-def]
-    """A page whose feature has not been built yet; it says so plainly."""
-
-    @require_GET
-    def view(request: HttpRequest) -> HttpResponse:
-        return render(request, "placeholder.html", {"title": title, "nav": nav, "text": text})
-
-    return view
