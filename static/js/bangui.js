@@ -76,3 +76,23 @@ document.addEventListener("htmx:afterSwap", function (event) {
     }
   });
 });
+
+// A search box over a long table (input[data-table-filter=TABLE_ID]): rows
+// whose first cell does not contain the text are hidden. Without JavaScript
+// the box stays hidden and the whole table shows.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("input[data-table-filter]").forEach(function (input) {
+    var table = document.getElementById(input.getAttribute("data-table-filter"));
+    if (!table) {
+      return;
+    }
+    input.hidden = false;
+    input.addEventListener("input", function () {
+      var text = input.value.trim().toLowerCase();
+      table.querySelectorAll("tbody tr").forEach(function (row) {
+        var cell = row.cells[0];
+        row.hidden = Boolean(text) && !!cell && cell.textContent.toLowerCase().indexOf(text) < 0;
+      });
+    });
+  });
+});
