@@ -44,7 +44,6 @@ RANGES: dict[str, RangeSpec] = {
 DEFAULT_RANGE = "24h"
 TOP_COUNTRIES = 10
 TOP_JAILS = 15
-COUNTRY_NAMES_CACHE_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -157,24 +156,10 @@ class Share:
 
 
 def _country_names(codes: list[str]) -> dict[str, str]:
-    """Country names as the geo cache knows them (cached for an hour)."""
-    if not codes:
-        return {}
-    key = "bangui:dash:country-names:" + ",".join(sorted(codes))
-    names: dict[str, str] | None = cache.get(key)
-    if names is None:
-        from geo.models import GeoCache
+    """Country names as the world map writes them (short forms: "South Korea")."""
+    from geo.worldmap import country_name
 
-        rows = (
-            GeoCache.objects.filter(country_code__in=codes)
-            .exclude(country_name="")
-            .order_by()
-            .values_list("country_code", "country_name")
-            .distinct()
-        )
-        names = dict(rows)
-        cache.set(key, names, COUNTRY_NAMES_CACHE_SECONDS)
-    return names
+    return {code: country_name(code) for code in codes}
 
 
 def _flag(code: str) -> str:
