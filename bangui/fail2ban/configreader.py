@@ -15,6 +15,7 @@ import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import Fail2banCommandError, Fail2banUnavailable
 
@@ -74,6 +75,28 @@ def _interpreter() -> str:
     return "/usr/bin/python3"
 
 
+def run_reader(script: str, args: list[str], *, timeout: float) -> Any:
+    """Run ``script`` under fail2ban's interpreter with ``args``; its JSON output, parsed."""
+    try:
+        proc = subprocess.run(
+            [_interpreter(), "-c", script, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        raise Fail2banUnavailable("reading the fail2ban config timed out") from None
+    except OSError as exc:
+        raise Fail2banUnavailable(f"cannot run fail2ban's config reader: {exc}") from None
+    if proc.returncode != 0:
+        raise Fail2banCommandError((proc.stderr or proc.stdout).strip()[-2000:])
+    try:
+        return json.loads(proc.stdout)
+    except ValueError:
+        raise Fail2banCommandError("fail2ban's config reader printed no JSON") from None
+
+
 def _fingerprint(config_dir: str) -> tuple[tuple[str, float], ...]:
     """Names and mtimes of the jail files: the cache key (edits change it)."""
     base = Path(config_dir)
@@ -97,24 +120,7 @@ def configured_jails(config_dir: str, *, timeout: float = 30.0) -> list[Configur
         hit = _cache.get(config_dir)
         if hit is not None and hit[0] == key:
             return hit[1]
-    try:
-        proc = subprocess.run(
-            [_interpreter(), "-c", _SCRIPT, config_dir],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
-        raise Fail2banUnavailable("reading the fail2ban config timed out") from None
-    except OSError as exc:
-        raise Fail2banUnavailable(f"cannot run fail2ban's config reader: {exc}") from None
-    if proc.returncode != 0:
-        raise Fail2banCommandError((proc.stderr or proc.stdout).strip()[-2000:])
-    try:
-        data = json.loads(proc.stdout)
-    except ValueError:
-        raise Fail2banCommandError("fail2ban's config reader printed no JSON") from None
+    data = run_reader(_SCRIPT, [config_dir], timeout=timeout)
     jails = [
         ConfiguredJail(
             name=name,

@@ -17,8 +17,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .configreader import _interpreter
-from .errors import Fail2banCommandError, Fail2banUnavailable
+from .configreader import _interpreter, run_reader
+from .errors import Fail2banCommandError
 
 KEYS = (
     "enabled",
@@ -163,24 +163,7 @@ def jail_settings(config_dir: str, *, timeout: float = 30.0) -> dict[str, JailSe
         hit = _cache.get(config_dir)
         if hit is not None and hit[0] == key:
             return hit[1]
-    try:
-        proc = subprocess.run(
-            [_interpreter(), "-c", _SCRIPT, config_dir, json.dumps(KEYS)],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
-        raise Fail2banUnavailable("reading the fail2ban config timed out") from None
-    except OSError as exc:
-        raise Fail2banUnavailable(f"cannot run fail2ban's config reader: {exc}") from None
-    if proc.returncode != 0:
-        raise Fail2banCommandError((proc.stderr or proc.stdout).strip()[-2000:])
-    try:
-        data = json.loads(proc.stdout)
-    except ValueError:
-        raise Fail2banCommandError("fail2ban's config reader printed no JSON") from None
+    data = run_reader(_SCRIPT, [config_dir, json.dumps(KEYS)], timeout=timeout)
     jails = {name: _settings(name, row) for name, row in data.items()}
     with _lock:
         _cache[config_dir] = (key, jails)

@@ -96,3 +96,19 @@ def page(browser, console: ConsoleLog) -> Iterator[object]:  # type: ignore[no-u
     pg.on("pageerror", lambda exc: console.errors.append(f"pageerror: {exc}"))
     yield pg
     context.close()
+
+
+@pytest.fixture
+def private_setup(db, f2b_private):  # type: ignore[no-untyped-def]
+    """BanGUI set up against the module's own fail2ban (whose config files tests may change)."""
+    from bangui.services import setup_complete
+    from conftest import ADMIN_PASSWORD
+
+    setup_complete(
+        password=ADMIN_PASSWORD,
+        fail2ban_socket=f2b_private.socket_path,
+        fail2ban_config_dir=str(f2b_private.conf_dir),
+        timezone_name="UTC",
+        session_minutes=480,
+    )
+    return f2b_private

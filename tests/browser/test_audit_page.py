@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from conftest import ADMIN_PASSWORD
 from jails.audit import Action, Actor, audit_record
 from jails.models import AuditEvent
+from tests.browser.helpers import assert_clean, log_in
 from tests.browser.shots import screenshot, screenshot_schemes
 
 try:
@@ -24,18 +24,6 @@ except ImportError:
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 EVENTS = 64
-
-
-def _log_in(page, base: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/login/")
-    page.fill("#id_password", ADMIN_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{base}/")
-
-
-def _clean(console) -> None:  # type: ignore[no-untyped-def]
-    assert console.csp_violations == []
-    assert console.errors == []
 
 
 def _record(i: int) -> None:
@@ -101,7 +89,7 @@ def test_the_audit_log_lists_filters_and_pages(page, console, live_server, confi
     for i in range(EVENTS):
         _record(i)
     base = live_server.url
-    _log_in(page, base)
+    log_in(page, base)
 
     page.get_by_role("link", name="Audit log").click()
     expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
@@ -143,4 +131,4 @@ def test_the_audit_log_lists_filters_and_pages(page, console, live_server, confi
     expect(page.get_by_role("alert")).to_contain_text("Enter the start date as YYYY-MM-DD.")
     expect(table).to_contain_text("There is no page “abc”; showing the first page.")
     screenshot(page, "audit-bad-input-light", full_page=False)
-    _clean(console)
+    assert_clean(console)

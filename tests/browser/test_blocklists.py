@@ -13,7 +13,7 @@ from pydoc import locate
 import pytest
 
 from blocklists.tests.httpserver import LocalServer, stream
-from conftest import ADMIN_PASSWORD
+from tests.browser.helpers import log_in
 from tests.browser.shots import screenshot, screenshot_schemes
 
 try:
@@ -27,20 +27,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # Public addresses (documentation ranges are reserved and never banned).
 LIST = [f"5.{n // 62500 % 250 + 1}.{n // 250 % 250}.{n % 250 + 1}" for n in range(6000)]
-
-
-@pytest.fixture
-def private_setup(f2b_private):  # type: ignore[no-untyped-def]
-    from bangui.services import setup_complete
-
-    setup_complete(
-        password=ADMIN_PASSWORD,
-        fail2ban_socket=f2b_private.socket_path,
-        fail2ban_config_dir=str(f2b_private.conf_dir),
-        timezone_name="UTC",
-        session_minutes=480,
-    )
-    return f2b_private
 
 
 @pytest.fixture
@@ -94,13 +80,6 @@ def slow_list() -> Iterator[LocalServer]:
         yield server
 
 
-def _log_in(page, base: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/login/")
-    page.fill("#id_password", ADMIN_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{base}/")
-
-
 def test_add_preview_import_and_find_the_bans(  # type: ignore[no-untyped-def]
     page, console, live_server, private_setup, queue_worker, slow_list
 ):
@@ -109,7 +88,7 @@ def test_add_preview_import_and_find_the_bans(  # type: ignore[no-untyped-def]
 
     lab = private_setup
     base = live_server.url
-    _log_in(page, base)
+    log_in(page, base)
     page.goto(f"{base}/blocklists/")
     expect(page.get_by_role("heading", name="Blocklists")).to_be_visible()
 

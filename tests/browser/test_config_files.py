@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from conftest import ADMIN_PASSWORD
+from tests.browser.helpers import log_in
 from tests.browser.shots import screenshot_schemes
 
 try:
@@ -20,27 +20,6 @@ except ImportError:
     pytest.skip("the playwright Python package is missing", allow_module_level=True)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def private_admin(f2b_private):  # type: ignore[no-untyped-def]
-    """BanGUI set up against the module's own fail2ban (its config may change)."""
-    from bangui.services import setup_complete
-
-    return setup_complete(
-        password=ADMIN_PASSWORD,
-        fail2ban_socket=f2b_private.socket_path,
-        fail2ban_config_dir=str(f2b_private.conf_dir),
-        timezone_name="UTC",
-        session_minutes=480,
-    )
-
-
-def _log_in(page, base: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/login/")
-    page.fill("#id_password", ADMIN_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{base}/")
 
 
 def _files(conf) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
@@ -56,10 +35,10 @@ def _open_new_file(page, base: str, subdir: str, name: str) -> None:  # type: ig
 
 
 def test_create_a_local_and_see_fail2ban_apply_it(  # type: ignore[no-untyped-def]
-    page, console, live_server, f2b_private, private_admin
+    page, console, live_server, f2b_private, private_setup
 ):
     base = live_server.url
-    _log_in(page, base)
+    log_in(page, base)
     _open_new_file(page, base, "jail.d", "zz-test.local")
     page.fill("#id_content", "[alpha]\nmaxretry = 9\n")
     page.get_by_role("button", name="Test and save").click()
@@ -82,11 +61,11 @@ def test_create_a_local_and_see_fail2ban_apply_it(  # type: ignore[no-untyped-de
 
 
 def test_a_broken_file_shows_fail2ban_error_and_changes_nothing(  # type: ignore[no-untyped-def]
-    page, console, live_server, f2b_private, private_admin
+    page, console, live_server, f2b_private, private_setup
 ):
     base = live_server.url
     before = _files(f2b_private.conf_dir)
-    _log_in(page, base)
+    log_in(page, base)
     _open_new_file(page, base, "jail.d", "broken.local")
     page.fill("#id_content", "[alpha]\nmaxretry = 9\nthis is not ini\n")
     page.get_by_role("button", name="Test and save").click()
@@ -102,10 +81,10 @@ def test_a_broken_file_shows_fail2ban_error_and_changes_nothing(  # type: ignore
 
 
 def test_regex_tester_highlights_the_host(  # type: ignore[no-untyped-def]
-    page, console, live_server, f2b_private, private_admin
+    page, console, live_server, f2b_private, private_setup
 ):
     base = live_server.url
-    _log_in(page, base)
+    log_in(page, base)
     page.goto(f"{base}/config/files/")
     page.get_by_role("link", name="Regex tester").click()
     page.fill("#id_failregex", r"^\s*lab: auth failure from <HOST>(?: user \S+)?$")

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from conftest import ADMIN_PASSWORD
+from tests.browser.helpers import log_in
 from tests.browser.shots import screenshot_schemes
 
 try:
@@ -21,31 +21,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 JAILS = ["alpha", "beta", "sshd"]
 
 
-def _login(page, base: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/login/")
-    page.fill("#id_password", ADMIN_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{base}/")
-
-
-@pytest.fixture
-def configured_private(db, f2b_private):  # type: ignore[no-untyped-def]
-    from bangui.services import setup_complete
-
-    return setup_complete(
-        password=ADMIN_PASSWORD,
-        fail2ban_socket=f2b_private.socket_path,
-        fail2ban_config_dir=str(f2b_private.conf_dir),
-        timezone_name="UTC",
-        session_minutes=480,
-    )
-
-
 def test_an_admin_edits_a_jail_and_a_broken_filter_is_rolled_back(
-    page, console, live_server, f2b_private, configured_private
+    page, console, live_server, f2b_private, private_setup
 ):  # type: ignore[no-untyped-def]
     base = live_server.url
-    _login(page, base)
+    log_in(page, base)
 
     page.goto(f"{base}/config/jails/")
     expect(page.locator("table.cfg-jails")).to_contain_text("alpha")

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import ADMIN_PASSWORD
+from tests.browser.helpers import assert_clean, log_in
 from tests.browser.shots import screenshot_schemes
 
 try:
@@ -20,38 +20,12 @@ except ImportError:
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def private_setup(f2b_private):  # type: ignore[no-untyped-def]
-    from bangui.services import setup_complete
-
-    setup_complete(
-        password=ADMIN_PASSWORD,
-        fail2ban_socket=f2b_private.socket_path,
-        fail2ban_config_dir=str(f2b_private.conf_dir),
-        timezone_name="UTC",
-        session_minutes=480,
-    )
-    return f2b_private
-
-
-def _log_in(page, base: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/login/")
-    page.fill("#id_password", ADMIN_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{base}/")
-
-
-def _clean(console) -> None:  # type: ignore[no-untyped-def]
-    assert console.csp_violations == []
-    assert console.errors == []
-
-
 def test_set_debug_then_read_the_coloured_log_and_filter_it(
     page, console, live_server, private_setup
 ):  # type: ignore[no-untyped-def]
     lab = private_setup
     base = live_server.url
-    _log_in(page, base)
+    log_in(page, base)
     page.goto(f"{base}/config/server/")
     expect(page.get_by_role("heading", name="Server settings")).to_be_visible()
     page.select_option("#id_loglevel", "DEBUG")
@@ -80,7 +54,7 @@ def test_set_debug_then_read_the_coloured_log_and_filter_it(
     page.fill("#id_q", "")
     expect(page.locator(".log-meta")).not_to_contain_text("containing")
     expect(page.locator(".log-line.lv-warn").last).to_contain_text("No actions were defined")
-    _clean(console)
+    assert_clean(console)
     screenshot_schemes(page, "config-log")
 
 
@@ -91,7 +65,7 @@ def test_the_recovery_banner_rolls_back(page, console, live_server, private_setu
 
     lab = private_setup
     base = live_server.url
-    _log_in(page, base)
+    log_in(page, base)
     applied = config_apply(
         actor=Actor.system("admin"),
         what="Server settings: loglevel = DEBUG",
@@ -109,4 +83,4 @@ def test_the_recovery_banner_rolls_back(page, console, live_server, private_setu
     expect(page.locator(".messages")).to_contain_text("The previous files are back.")
     expect(page.get_by_role("alert").filter(has_text="fail2ban went offline")).to_have_count(0)
     assert not (lab.conf_dir / "fail2ban.local").exists()
-    _clean(console)
+    assert_clean(console)

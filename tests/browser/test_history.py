@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from conftest import ADMIN_PASSWORD
 from jails.models import BanRecord, HistorySyncState
 from jails.tests.test_history_sync import wait_banned
+from tests.browser.helpers import assert_clean, log_in
 from tests.browser.shots import screenshot, screenshot_schemes
 
 try:
@@ -27,18 +27,6 @@ BANS = 150
 OFFENDER = "203.0.113.7"
 JAILS = ["sshd", "nginx-http-auth", "postfix", "manual", "blocklist-import"]
 COUNTRIES = ["DE", "US", "CN", "", "NL", "BR"]
-
-
-def _log_in(page, base: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/login/")
-    page.fill("#id_password", ADMIN_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{base}/")
-
-
-def _clean(console) -> None:  # type: ignore[no-untyped-def]
-    assert console.csp_violations == []
-    assert console.errors == []
 
 
 def _archive() -> None:
@@ -84,7 +72,7 @@ def test_the_history_filters_sorts_and_opens_an_address(
     f2b.client().ban("alpha", [OFFENDER])
     wait_banned(f2b, "alpha", OFFENDER)
     base = live_server.url
-    _log_in(page, base)
+    log_in(page, base)
 
     page.get_by_role("link", name="History", exact=True).click()
     expect(page.get_by_role("heading", name="Ban history")).to_be_visible()
@@ -148,7 +136,7 @@ def test_the_history_filters_sorts_and_opens_an_address(
     expect(page.locator(".messages")).to_contain_text(f"Unbanned {OFFENDER} from jail alpha.")
     expect(page.locator("#now-h")).to_have_text("Not banned now")
     screenshot(page, "history-ip-unbanned-light", full_page=False)
-    _clean(console)
+    assert_clean(console)
 
 
 def test_the_history_map_opens_follows_the_filters_and_picks_a_country(
@@ -156,7 +144,7 @@ def test_the_history_map_opens_follows_the_filters_and_picks_a_country(
 ):  # type: ignore[no-untyped-def]
     _archive()
     base = live_server.url
-    _log_in(page, base)
+    log_in(page, base)
     page.goto(f"{base}/history/")
     panel = page.locator("#history-map")
     expect(panel.locator(".worldmap")).to_have_count(0)  # fetched only when opened
@@ -179,4 +167,4 @@ def test_the_history_map_opens_follows_the_filters_and_picks_a_country(
     for cell in page.locator("#history-table tbody td:nth-child(5)").all():
         expect(cell).to_contain_text("Germany")  # as archived, whatever a lookup says now
     screenshot_schemes(page, "history-map")
-    _clean(console)
+    assert_clean(console)

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import ADMIN_PASSWORD
+from tests.browser.helpers import log_in
 from tests.browser.shots import screenshot, screenshot_schemes
 
 try:
@@ -22,13 +22,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 IP = "203.0.113.77"
 
 
-def _log_in(page, base: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/login/")
-    page.fill("#id_password", ADMIN_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{base}/")
-
-
 def _clean(page, console) -> None:  # type: ignore[no-untyped-def]
     assert console.csp_violations == []
     assert console.errors == []
@@ -36,7 +29,7 @@ def _clean(page, console) -> None:  # type: ignore[no-untyped-def]
 
 def test_ban_see_unban_and_audit(page, console, live_server, f2b, configured):  # type: ignore[no-untyped-def]
     base = live_server.url
-    _log_in(page, base)
+    log_in(page, base)
 
     page.get_by_role("link", name="Jails", exact=True).click()
     expect(page.get_by_role("heading", name="Jails")).to_be_visible()
@@ -69,7 +62,7 @@ def test_ban_see_unban_and_audit(page, console, live_server, f2b, configured):  
 def test_ban_form_warns_about_an_ignored_address(page, console, live_server, f2b, configured):  # type: ignore[no-untyped-def]
     base = live_server.url
     f2b.client().add_ignore("alpha", ["192.0.2.0/24"])
-    _log_in(page, base)
+    log_in(page, base)
     page.goto(f"{base}/bans/new/?jail=alpha")
     page.fill("#id_ips", "192.0.2.44\n203.0.113.78\n203.0.113.78")
     page.get_by_role("button", name="Ban", exact=True).click()
@@ -85,7 +78,7 @@ def test_ban_form_warns_about_an_ignored_address(page, console, live_server, f2b
 def test_a_jail_with_many_bans(page, console, live_server, f2b, configured):  # type: ignore[no-untyped-def]
     ips = [f"10.0.{i // 250}.{i % 250 + 1}" for i in range(3000)]
     f2b.client().ban("alpha", ips)
-    _log_in(page, live_server.url)
+    log_in(page, live_server.url)
     page.goto(f"{live_server.url}/jails/alpha/")
     expect(page.locator("#bans-table")).to_contain_text("3000 banned addresses")
     screenshot_schemes(page, "jail-many-bans")

@@ -10,8 +10,8 @@ import pytest
 from django.utils import timezone
 
 from jails.models import BanRecord
+from tests.browser.helpers import assert_clean, log_in
 from tests.browser.shots import screenshot_schemes
-from tests.browser.test_history import _clean, _log_in
 
 try:
     from playwright.sync_api import expect
@@ -61,7 +61,7 @@ def _archive() -> None:
 def test_the_map_filters_the_table_by_country(page, console, live_server, configured):  # type: ignore[no-untyped-def]
     _archive()
     base = live_server.url
-    _log_in(page, base)
+    log_in(page, base)
     page.get_by_role("link", name="Map", exact=True).click()
     expect(page.get_by_role("heading", name="Where bans come from")).to_be_visible()
     body = page.locator("#map-body")
@@ -127,5 +127,5 @@ def test_the_map_filters_the_table_by_country(page, console, live_server, config
     # Screenshots last (Playwright leaves style="" on inputs).
     page.goto(f"{base}/map/?country=DE")
     expect(body.locator("tbody tr")).to_have_count(50)
-    _clean(console)
+    assert_clean(console)
     screenshot_schemes(page, "map")
