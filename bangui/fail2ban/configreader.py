@@ -97,17 +97,17 @@ def run_reader(script: str, args: list[str], *, timeout: float) -> Any:
         raise Fail2banCommandError("fail2ban's config reader printed no JSON") from None
 
 
-def _fingerprint(config_dir: str) -> tuple[tuple[str, float], ...]:
-    """Names and mtimes of the jail files: the cache key (edits change it)."""
+def jail_files_fingerprint(config_dir: str) -> tuple[tuple[str, int], ...]:
+    """Names and mtimes of the jail files: a cache key that any write changes."""
     base = Path(config_dir)
     files = [base / "jail.conf", base / "jail.local"]
     jail_d = base / "jail.d"
     if jail_d.is_dir():
         files.extend(sorted(jail_d.iterdir()))
-    return tuple((str(p), p.stat().st_mtime) for p in files if p.is_file())
+    return tuple((str(p), p.stat().st_mtime_ns) for p in files if p.is_file())
 
 
-_cache: dict[str, tuple[tuple[tuple[str, float], ...], list[ConfiguredJail]]] = {}
+_cache: dict[str, tuple[tuple[tuple[str, int], ...], list[ConfiguredJail]]] = {}
 _lock = threading.Lock()
 
 
@@ -115,7 +115,7 @@ def configured_jails(config_dir: str, *, timeout: float = 30.0) -> list[Configur
     """Every jail section of the config dir, enabled or not; cached until a file changes."""
     if not os.path.isdir(config_dir):
         raise Fail2banCommandError(f"{config_dir} is not a directory")
-    key = _fingerprint(config_dir)
+    key = jail_files_fingerprint(config_dir)
     with _lock:
         hit = _cache.get(config_dir)
         if hit is not None and hit[0] == key:

@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .configreader import _interpreter, run_reader
+from .configreader import _interpreter, jail_files_fingerprint, run_reader
 from .errors import Fail2banCommandError
 
 KEYS = (
@@ -140,16 +140,6 @@ def _settings(name: str, row: dict[str, str | None]) -> JailSettings:
     )
 
 
-def _fingerprint(config_dir: str) -> tuple[tuple[str, int], ...]:
-    """Names and mtimes of the jail files: the cache key (any write changes it)."""
-    base = Path(config_dir)
-    files = [base / "jail.conf", base / "jail.local"]
-    jail_d = base / "jail.d"
-    if jail_d.is_dir():
-        files.extend(sorted(jail_d.iterdir()))
-    return tuple((str(p), p.stat().st_mtime_ns) for p in files if p.is_file())
-
-
 _cache: dict[str, tuple[tuple[tuple[str, int], ...], dict[str, JailSettings]]] = {}
 _lock = threading.Lock()
 
@@ -158,7 +148,7 @@ def jail_settings(config_dir: str, *, timeout: float = 30.0) -> dict[str, JailSe
     """Every jail section of the config dir by name; cached until a jail file changes."""
     if not Path(config_dir).is_dir():
         raise Fail2banCommandError(f"{config_dir} is not a directory")
-    key = _fingerprint(config_dir)
+    key = jail_files_fingerprint(config_dir)
     with _lock:
         hit = _cache.get(config_dir)
         if hit is not None and hit[0] == key:
