@@ -142,6 +142,19 @@ class CountryCounts:
     def top(self, n: int = 10) -> list[tuple[str, int]]:
         return sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
 
+    @classmethod
+    def from_grouped(cls, grouped: Mapping[str, int]) -> CountryCounts:
+        """From a ``GROUP BY country_code``: codes upper-cased, the blank group unresolved."""
+        counts: dict[str, int] = {}
+        unresolved = 0
+        for raw_code, n in grouped.items():
+            code = str(raw_code).upper()
+            if code:
+                counts[code] = counts.get(code, 0) + n
+            else:
+                unresolved += n
+        return cls(counts=counts, unresolved=unresolved)
+
 
 def country_counts(filters: MapFilters, now: datetime | None = None) -> CountryCounts:
     """Bans per country code in the window, grouped in SQL (whole past days from
@@ -154,15 +167,7 @@ def country_counts(filters: MapFilters, now: datetime | None = None) -> CountryC
         origin=None if filters.origin == ALL else filters.origin,
         jail=filters.jail or None,
     )
-    counts: dict[str, int] = {}
-    unresolved = 0
-    for raw_code, n in archive.by("country_code").items():
-        code = str(raw_code).upper()
-        if code:
-            counts[code] = counts.get(code, 0) + n
-        else:
-            unresolved += n
-    return CountryCounts(counts=counts, unresolved=unresolved)
+    return CountryCounts.from_grouped(archive.by("country_code"))
 
 
 def country_page(records: QuerySet[BanRecord], country: str, raw_page: str | None) -> Page:

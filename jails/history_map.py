@@ -53,15 +53,7 @@ def history_country_counts(
         grouped = ArchiveCounts(lo, now + timedelta(days=1), origin=origin, jail=jail).by(
             "country_code"
         )
-    counts: dict[str, int] = {}
-    unresolved = 0
-    for raw_code, n in grouped.items():
-        code = str(raw_code).upper()
-        if code:
-            counts[code] = counts.get(code, 0) + n
-        else:
-            unresolved += n
-    return CountryCounts(counts=counts, unresolved=unresolved)
+    return CountryCounts.from_grouped(grouped)
 
 
 @dataclass(frozen=True)
@@ -69,7 +61,6 @@ class HistoryMap:
     counted: CountryCounts
     svg: SafeString
     legend: list[Band]
-    country: str
 
 
 def history_map(filters: dict[str, Any], query: dict[str, str]) -> HistoryMap:
@@ -94,4 +85,4 @@ def history_map(filters: dict[str, Any], query: dict[str, str]) -> HistoryMap:
 
     country = filters.get("country") or ""
     svg = render_map(counted.counts, bands, href, selected=country, htmx=False)
-    return HistoryMap(counted=counted, svg=svg, legend=legend(limits), country=country)
+    return HistoryMap(counted=counted, svg=svg, legend=legend(limits))
