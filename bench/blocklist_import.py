@@ -3,8 +3,8 @@
 - **Ours**: ``blocklists.services.import_run`` end to end, as the job cluster
   runs it: download from a local HTTP server, parse, filter (ignore list,
   reserved ranges, own addresses), ban in batches of 1,000 into the
-  ``blocklist-import`` jail it creates, write the run, queue the geo pre-warm
-  and a history sync for the job cluster (the pre-warm is timed on its own).
+  ``blocklist-import`` jail it creates, write the run, queue a history sync
+  for the job cluster (which archives the bans and looks their countries up).
 - **Baseline 1**, fail2ban's raw batch rate: the same 100,000 addresses already
   in memory, ``set bl-raw banip`` × 1,000 per command, nothing else.
 - **Baseline 2**, per-address ``fail2ban-client set bl-cli banip IP`` (what a
@@ -103,12 +103,6 @@ def run(ctx: BenchContext) -> list[Row]:
                     if r:
                         samples[name].append(elapsed)
         cli = [_cli_ban(lab, f"43.0.{n // 250}.{n % 250 + 1}") for n in range(CLI_CALLS)]
-        # What the job cluster does after the import: look the new addresses up.
-        from geo.tasks import geo_prewarm
-
-        started = time.perf_counter()
-        geo_prewarm(ours_ips)
-        prewarm = time.perf_counter() - started
     finally:
         lab.cleanup()
     ours_s, raw_s = Stats(tuple(samples["ours"])), Stats(tuple(samples["raw"]))
@@ -136,13 +130,6 @@ def run(ctx: BenchContext) -> list[Row]:
             f"100k ≈ {COUNT / cli_rate / 60:.0f} min)",
             ratio=ours_rate / cli_rate,
             target=CLI_TARGET,
-        ),
-        Row(
-            name=f"after the import, in the job cluster: geo pre-warm of {len(ours_ips):,} IPs",
-            ours=f"{prewarm:.2f} s (not in the import's wall time)",
-            baseline="-",
-            ratio=None,
-            target=None,
         ),
     ]
 

@@ -280,26 +280,23 @@ def _ban(state: _Run, client: Fail2banClient, kept: list[str]) -> ImportRun:
 
 
 def _after_bans(state: _Run, banned: list[str]) -> None:
-    """Hand the geo pre-warm and a history sync to the job cluster.
+    """Ask the job cluster for a history sync, which also pre-warms the geo cache.
 
-    Not inline: looking up 100k new addresses takes ~1.5 s, and the run is
-    done once fail2ban holds the bans. The task's arguments are not kept
-    after it ran (``save=False``).
+    The sync archives the new bans and looks their countries up in one bulk
+    lookup per chunk, stored in the geo cache (``jails.history._geo_of``): a
+    separate pre-warm would look the same addresses up a second time. Not
+    inline: the run is done once fail2ban holds the bans.
     """
-    addresses = [ip for ip in banned if "/" not in ip]
+    if not banned:
+        return
     try:
         from django_q.tasks import async_task
 
-        if addresses:
-            async_task(
-                "geo.tasks.geo_prewarm", addresses, task_name="geo pre-warm after an import",
-                save=False,
-            )  # fmt: skip
         async_task("jails.tasks.history_sync", task_name="history_sync after an import")
-    except Exception:  # the map fills in later; an import must not fail for this
-        log.exception("could not queue the geo pre-warm or history sync after an import")
-    if addresses:
-        state.note(f"looking up countries of {len(addresses):,} addresses in the background")
+    except Exception:  # the archive and the map fill in at the next sync tick anyway
+        log.exception("could not queue a history sync after an import")
+        return
+    state.note("archiving the bans and looking up their countries in the background")
 
 
 def import_runs(run_ids: list[int], *, progress: Progress | None = None) -> list[ImportRun]:

@@ -20,10 +20,3 @@ def geo_cache_cleanup() -> str:
 
     return f"deleted {geo_cache_cleanup()} geo cache entries not seen for 90 days"
 
-
-def geo_prewarm(ips: list[str]) -> str:
-    """Look up addresses ahead of the pages that will show them (after a blocklist import)."""
-    from geo.services import geo_resolve_many
-
-    found = geo_resolve_many(ips, wait_http=False)
-    return f"looked up {len(found)} addresses"

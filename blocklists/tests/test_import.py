@@ -72,19 +72,11 @@ def test_it_creates_the_jail_and_bans_the_list(lab: Fail2banLab, http_server: Lo
     assert {"2a00:1450::5", "1.2.3.0/24", PUBLIC[0]} <= _banned(lab)
     assert lab.cli("get", BASE_JAIL, "bantime").strip() == "86400"
     assert "created jail.d/blocklist-import.conf" in run.log
-    # Countries are looked up by the job cluster, not while the import runs.
+    # Countries are looked up by the history sync in the job cluster, not while the import runs.
     from django_q.models import OrmQ
 
-    queued = {q.task["func"]: q.task["args"] for q in OrmQ.objects.all()}
-    assert len(queued["geo.tasks.geo_prewarm"][0]) == 301  # the network is not looked up
-    assert "jails.tasks.history_sync" in queued
-
-
-@pytest.mark.django_db
-def test_the_geo_pre_warm_task_looks_addresses_up() -> None:
-    from geo.tasks import geo_prewarm
-
-    assert geo_prewarm(["1.2.3.4", "5.6.7.8"]) == "looked up 2 addresses"
+    queued = [q.task["func"] for q in OrmQ.objects.all()]
+    assert queued == ["jails.tasks.history_sync"]
 
 
 def test_it_never_overwrites_an_operators_jail_files(
@@ -348,3 +340,7 @@ def test_imported_bans_reach_the_archive_once_with_origin_blocklist(
     records = BanRecord.objects.filter(jail=BASE_JAIL)
     assert records.count() == 40
     assert set(records.values_list("origin", flat=True)) == {BanRecord.Origin.BLOCKLIST}
+    # The sync pre-warmed the geo cache: every imported address has a row there.
+    from geo.models import GeoCache
+
+    assert GeoCache.objects.filter(ip__in=PUBLIC[:40]).count() == 40
