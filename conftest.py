@@ -12,7 +12,7 @@ os.environ.setdefault("BANGUI_DATA_DIR", tempfile.mkdtemp(prefix="bangui-test-")
 
 import pytest  # noqa: E402
 
-from bangui.fail2ban.lab import Fail2banLab  # noqa: E402
+from bangui.demo.lab import Fail2banLab  # noqa: E402
 
 
 def _require_fail2ban() -> None:
@@ -46,7 +46,7 @@ def f2b(f2b_lab: Fail2banLab) -> Fail2banLab:
 def _isolated_state(settings):  # type: ignore[no-untyped-def]
     from django.core.cache import cache
 
-    from bangui.middleware import reset_setup_cache
+    from bangui.setup.services import setup_cache_reset
 
     # Tests do not run collectstatic; serve static files unhashed.
     settings.STORAGES = {
@@ -55,14 +55,14 @@ def _isolated_state(settings):  # type: ignore[no-untyped-def]
     }
     # Password hashing dominates login tests otherwise.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    from geo.pipeline import reset_state as reset_geo
+    from geo.lookup.pipeline import reset_state as reset_geo
 
     cache.clear()
-    reset_setup_cache()
+    setup_cache_reset()
     reset_geo()
     yield
     cache.clear()
-    reset_setup_cache()
+    setup_cache_reset()
     reset_geo()
 
 
@@ -72,7 +72,7 @@ ADMIN_PASSWORD = "correct-horse-battery-9"
 @pytest.fixture
 def configured(db, f2b: Fail2banLab):  # type: ignore[no-untyped-def]
     """BanGUI after setup, pointing at the real test fail2ban."""
-    from bangui.services import setup_complete
+    from bangui.setup.services import setup_complete
 
     return setup_complete(
         password=ADMIN_PASSWORD,
@@ -133,7 +133,7 @@ def f2b_private(f2b_private_lab: Fail2banLab) -> Iterator[Fail2banLab]:
 @pytest.fixture
 def config_admin_client(client, db, f2b_private: Fail2banLab):  # type: ignore[no-untyped-def]
     """A logged-in client of a BanGUI whose fail2ban is the module's own (config may change)."""
-    from bangui.services import setup_complete
+    from bangui.setup.services import setup_complete
 
     user = setup_complete(
         password=ADMIN_PASSWORD,

@@ -1,4 +1,8 @@
+from __future__ import annotations
+
 from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
 
 from bangui.models import AppSettings, InstanceLock, ServerStatus
 
@@ -15,10 +19,10 @@ class AppSettingsAdmin(admin.ModelAdmin):
     )
     readonly_fields = ("setup_completed_at", "updated_at")
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -36,7 +40,7 @@ class InstanceLockAdmin(admin.ModelAdmin):
         "expires_at",
     )
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 
@@ -54,5 +58,5 @@ class ServerStatusAdmin(admin.ModelAdmin):
     list_filter = ("online",)
     readonly_fields = [f.name for f in ServerStatus._meta.fields]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False

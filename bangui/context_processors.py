@@ -10,10 +10,4 @@ def status(request: HttpRequest) -> dict[str, object]:
     """The fail2ban status for the status bar, read only if a template uses it."""
     if not request.user.is_authenticated:
         return {}
-    return {"status": SimpleLazyObject(current_status), "geo_state": SimpleLazyObject(_geo_state)}
-
-
-def _geo_state() -> dict[str, object]:
-    from geo.selectors import geo_status
-
-    return geo_status(count=False)
+    return {"status": SimpleLazyObject(current_status)}

@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bangui.clientip import META_KEY, _trusted, resolve_client_ip
+from bangui.models import AppSettings
+from bangui.setup.services import setup_done
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
@@ -30,26 +32,6 @@ CSP = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
-
-
-class HealthCheckMiddleware:
-    """Answer /health/live and /health/ready before host checks and redirects.
-
-    Probes from Docker, Kubernetes or a load balancer use an address as Host,
-    which ALLOWED_HOSTS would reject with 400; health answers carry no secrets.
-    """
-
-    def __init__(self, get_response: Handler) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method == "GET" and request.path in ("/health/live", "/health/ready"):
-            from bangui import views
-
-            if request.path == "/health/live":
-                return views.health_live(request)
-            return views.health_ready(request)
-        return self.get_response(request)
 
 
 class ClientIPMiddleware:
@@ -82,24 +64,6 @@ class SecurityHeadersMiddleware:
         return response
 
 
-_setup_done = False
-
-
-def setup_done() -> bool:
-    """Whether first-run setup has finished; once true it stays true in this process."""
-    global _setup_done
-    if not _setup_done:
-        from bangui.models import AppSettings
-
-        _setup_done = AppSettings.objects.filter(pk=1, setup_completed_at__isnull=False).exists()
-    return _setup_done
-
-
-def reset_setup_cache() -> None:
-    global _setup_done
-    _setup_done = False
-
-
 _OPEN_BEFORE_SETUP = ("/setup/", "/static/", "/health/")
 
 
@@ -125,8 +89,6 @@ class TimezoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from bangui.models import AppSettings
-
         if request.path.startswith("/health/"):
             # Health probes must not depend on the database (live) or need times.
             return self.get_response(request)

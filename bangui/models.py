@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.cache import cache
 from django.db import models
@@ -27,9 +29,9 @@ class AppSettings(models.Model):
     def __str__(self) -> str:
         return "BanGUI settings"
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.pk = 1
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        super().save(*args, **kwargs)
         cache.delete(_CACHE_KEY)
 
     @property

@@ -95,7 +95,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "bangui.middleware.HealthCheckMiddleware",
+    "bangui.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "bangui.middleware.ClientIPMiddleware",
@@ -126,7 +126,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "bangui.context_processors.status",
-                "jails.context_processors.recovery",
+                "geo.context_processors.geo_state",
+                "jails.config.context_processors.recovery",
             ],
         },
     },

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from bangui.fail2ban import Fail2banError, get_client
+from bangui.fail2ban import Fail2banError
+from bangui.fail2ban.configured import get_client
 from bangui.models import ServerStatus
 
 log = logging.getLogger("bangui.health")

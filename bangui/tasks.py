@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from django.contrib.sessions.models import Session
+from django.utils import timezone
+
+from bangui.status import status_refresh
+
 
 def health_check() -> str:
-    from bangui.status import status_refresh
-
     snap = status_refresh()
     return "online" if snap.online else f"offline: {snap.last_error}"
 
 
 def session_cleanup() -> str:
-    from django.contrib.sessions.models import Session
-    from django.utils import timezone
-
     deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
     return f"deleted {deleted} expired sessions"

@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from types import FrameType
 
-from bangui.fail2ban.lab import Fail2banLab
+from bangui.demo.lab import Fail2banLab
 
 from .core import BenchContext, Benchmark, Row, format_table
 from .registry import BENCHMARKS, find

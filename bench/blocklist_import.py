@@ -22,7 +22,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from bangui.fail2ban.lab import Fail2banLab
+from bangui.demo.lab import Fail2banLab
 
 from .core import BenchContext, Row, Stats
 from .django_env import django_env
@@ -54,7 +54,7 @@ def run(ctx: BenchContext) -> list[Row]:
     from blocklists.models import BlocklistSource, ImportRun
     from blocklists.services import import_run, runs_queue
     from blocklists.tests.httpserver import LocalServer, respond
-    from jails.audit import Actor
+    from jails.audit.services import Actor
 
     lab: Fail2banLab = ctx.start_lab([lab_jail(RAW_JAIL), lab_jail(CLI_JAIL)])
     ours_ips = sorted(set(_public(COUNT, 41)))

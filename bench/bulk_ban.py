@@ -1,6 +1,6 @@
 """Banning 10,000 addresses: BanGUI's ban service against raw socket commands.
 
-Ours: ``jails.services.ban_create`` (validates every address, bans in
+Ours: ``jails.live.services.ban_create`` (validates every address, bans in
 batches through ``Fail2banClient.ban``, clears the ban-list cache, writes one
 audit row) into the empty jail ``bulk-ours``.
 Baseline: ``set bulk-raw banip`` with 1,000 addresses per command, sent with
@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from bangui.fail2ban.lab import Fail2banLab
+from bangui.demo.lab import Fail2banLab
 
 from .core import BenchContext, Row, Stats
 from .django_env import django_env
@@ -44,8 +44,8 @@ def _summary(stats: Stats) -> str:
 
 def run(ctx: BenchContext) -> list[Row]:
     env = django_env(ctx)
-    from jails.audit import Actor  # needs Django set up
-    from jails.services import ban_create
+    from jails.audit.services import Actor  # needs Django set up
+    from jails.live.services import ban_create
 
     lab: Fail2banLab = ctx.start_lab([lab_jail(OURS_JAIL), lab_jail(RAW_JAIL)])
     try:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from bangui.fail2ban.lab import Fail2banLab, LabJail
+from bangui.demo.lab import Fail2banLab, LabJail
 
 T = TypeVar("T")
 

@@ -82,7 +82,7 @@ def fill(count: int, span: timedelta) -> float:
 
 def naive_year() -> int:
     """The 365-day aggregates the naive way: every row of the window into Python."""
-    from jails.dashboard_selectors import window
+    from jails.dashboard.selectors import window
     from jails.models import BanRecord
 
     win = window("365d")
@@ -104,7 +104,7 @@ def naive_year() -> int:
 
 def run(ctx: BenchContext) -> list[Row]:
     env = django_env(ctx)
-    from jails.rollup import rollup_fill
+    from jails.history.rollup import rollup_fill
 
     _empty_archive(keep_state=True)
     fill(WINDOW_BANS, timedelta(hours=23))

@@ -7,7 +7,7 @@ Django. ``django_env(ctx)`` sets everything up on first use:
   at exit; ``BANGUI_*`` variables that would point elsewhere (another DB, DEBUG)
   are overridden in this process only;
 - ``migrate`` and ``collectstatic`` (the production static storage, manifest and
-  all), then the admin user and settings through ``bangui.services.setup_complete``;
+  all), then the admin user and settings through ``bangui.setup.services.setup_complete``;
 - a logged-in ``django.test.Client``.
 
 ``point_at(lab)`` makes BanGUI talk to a benchmark's own fail2ban-server and
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bangui.fail2ban.lab import Fail2banLab
+from bangui.demo.lab import Fail2banLab
 
 from .core import BenchContext
 
@@ -103,7 +103,7 @@ def _setup(ctx: BenchContext) -> DjangoEnv:
     from django.core.management import call_command
     from django.test import Client
 
-    from bangui.services import setup_complete
+    from bangui.setup.services import setup_complete
 
     call_command("migrate", verbosity=0, interactive=False)
     call_command("collectstatic", verbosity=0, interactive=False)

@@ -44,7 +44,7 @@ def public_ips(count: int, seed: int = 20181) -> list[str]:
 
 
 def _demo_db() -> str:
-    from geo.mmdb import demo_db_path
+    from geo.lookup.mmdb import demo_db_path
 
     path = demo_db_path()
     if not path:
@@ -56,8 +56,8 @@ def _cold(ips: list[str], path: str) -> tuple[Stats, Stats, int]:
     """Whole-batch times of ours and the bare loop, alternating; ours' resolved count."""
     import maxminddb
 
+    from geo.lookup.pipeline import reset_state
     from geo.models import GeoCache
-    from geo.pipeline import reset_state
     from geo.services import geo_resolve_many
 
     ours: list[float] = []
@@ -99,8 +99,8 @@ def _warm(ips: list[str], path: str) -> tuple[Stats, Stats, Stats]:
     """Per-page times: memory tier, database tier, bare reader."""
     import maxminddb
 
-    from geo.memory import GeoMemoryCache
-    from geo.pipeline import state
+    from geo.lookup.memory import GeoMemoryCache
+    from geo.lookup.pipeline import state
     from geo.selectors import geo_lookup_many
 
     st = state()

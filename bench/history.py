@@ -251,7 +251,7 @@ def stream_export(client: Any) -> tuple[float, int, int, int]:
 
 def buffered_export() -> tuple[float, int, int]:
     """The same CSV built in memory first: seconds, bytes, RSS growth (KiB)."""
-    from jails.history_export import FIELDS
+    from jails.history.export import FIELDS
     from jails.models import BanRecord
 
     start_rss = _rss_kib()
@@ -272,7 +272,7 @@ def buffered_export() -> tuple[float, int, int]:
 
 def run(ctx: BenchContext) -> list[Row]:
     env = django_env(ctx)
-    from jails.history import history_sync
+    from jails.history.services import history_sync
 
     work = Path(tempfile.mkdtemp(prefix="bangui-bench-history-"))
     ctx.add_cleanup(lambda: shutil.rmtree(work, ignore_errors=True))

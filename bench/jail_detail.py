@@ -16,8 +16,8 @@ import re
 from collections.abc import Callable
 from unittest import mock
 
+from bangui.demo.lab import Fail2banLab
 from bangui.fail2ban import Fail2banClient
-from bangui.fail2ban.lab import Fail2banLab
 
 from .core import BenchContext, Row, interleaved
 from .django_env import DjangoEnv, django_env
@@ -34,10 +34,10 @@ PATH = f"/jails/{JAIL}/"
 def naive_bans_page(
     *, client: Fail2banClient, jail: str, q: str = "", page: int | str = 1, db_path: str | None
 ) -> object:
-    """``jails.selectors.jail_bans_page`` built from ``get JAIL banip --with-time`` alone."""
+    """``jails.live.selectors.jail_bans_page`` built from ``get JAIL banip --with-time`` alone."""
     from django.core.paginator import Paginator
 
-    from jails.selectors import PER_PAGE, BanPage, _parse_with_time, _row
+    from jails.live.selectors import PER_PAGE, BanPage, _parse_with_time, _row
 
     times = _parse_with_time(client.banned_with_time(jail))  # in fail2ban's order
     total = len(times)
@@ -85,11 +85,11 @@ def _check(env: DjangoEnv, expected: list[str], naive_get: Callable[[], bytes]) 
 
 
 def run(ctx: BenchContext) -> list[Row]:
-    from jails.selectors import PER_PAGE
+    from jails.live.selectors import PER_PAGE
 
     env = django_env(ctx)
-    from jails import jail_views  # needs Django set up
-    from jails.selectors import banlist_invalidate
+    from jails.live import jail_views  # needs Django set up
+    from jails.live.selectors import banlist_invalidate
 
     lab: Fail2banLab = ctx.start_lab([lab_jail(JAIL)])
     try:

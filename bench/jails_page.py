@@ -15,8 +15,8 @@ import re
 from collections.abc import Callable
 from unittest import mock
 
+from bangui.demo.lab import Fail2banLab
 from bangui.fail2ban import Fail2banClient
-from bangui.fail2ban.lab import Fail2banLab
 
 from .core import BenchContext, Row, interleaved
 from .django_env import DjangoEnv, django_env
@@ -42,8 +42,8 @@ def ban_counts() -> dict[str, int]:
 def naive_overview(
     *, client: Fail2banClient, config_dir: str, q: str = "", sort: str = "name"
 ) -> object:
-    """``jails.selectors.jail_overview`` with ``status JAIL`` (basic) instead of ``short``."""
-    from jails.selectors import jail_overview
+    """``jails.live.selectors.jail_overview`` with ``status JAIL`` (basic) instead of ``short``."""
+    from jails.live.selectors import jail_overview
 
     return jail_overview(client=client, config_dir=config_dir, q=q, sort=sort, flavour="basic")
 
@@ -72,7 +72,7 @@ def _check(env: DjangoEnv, counts: dict[str, int], naive_get: Callable[[], bytes
 def run(ctx: BenchContext) -> list[Row]:
     counts = ban_counts()
     env = django_env(ctx)
-    from jails import jail_views  # needs Django set up
+    from jails.live import jail_views  # needs Django set up
 
     lab: Fail2banLab = ctx.start_lab([lab_jail(name) for name in counts])
     try:

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from urllib.parse import quote
 
-from bangui.fail2ban.lab import Fail2banLab, LabJail
+from bangui.demo.lab import Fail2banLab, LabJail
 
 # Bans must not expire while a benchmark runs; no action, so nothing is blocked.
 BIG_JAIL_OPTIONS = {"bantime": "86400", "findtime": "600", "maxretry": "3"}

@@ -137,7 +137,7 @@ def fill(window: int, old: int) -> float:
 
 def naive_counts(filters: Any, now: Any = None) -> Any:
     """Every row of the window fetched, countries counted in Python."""
-    from geo.map_selectors import CountryCounts, window
+    from jails.history.map_selectors import CountryCounts, window
 
     counter = Counter(r.country_code.upper() for r in window(filters))
     unresolved = counter.pop("", 0)
@@ -154,7 +154,7 @@ def naive_render(*args: Any, **kwargs: Any) -> Any:
 
 @contextmanager
 def naive_view() -> Iterator[None]:
-    from geo import map_views
+    from jails.history import map_views
 
     saved = map_views.country_counts, map_views.render_map
     map_views.country_counts, map_views.render_map = naive_counts, naive_render
@@ -168,7 +168,7 @@ def run(ctx: BenchContext) -> list[Row]:
     env = django_env(ctx)
     _empty_archive()
     seconds = fill(WINDOW_BANS, OLD_BANS)
-    from jails.rollup import rollup_fill
+    from jails.history.rollup import rollup_fill
 
     rollup_fill()  # what the history sync does after archiving
     ctx.notes.append(

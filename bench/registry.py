@@ -37,7 +37,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     ),
     Benchmark(
         "bulk-ban",
-        "ban 10,000 IPs: jails.services.ban_create vs raw set JAIL banip (1,000 per command)",
+        "ban 10,000 IPs: jails.live.services.ban_create vs raw set JAIL banip (1,000 per command)",
         bulk_ban.run,
     ),
     Benchmark("history", "history sync, page and CSV export over 1M archived bans", history.run),

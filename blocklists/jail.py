@@ -12,8 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from bangui.fail2ban import Fail2banClient, Fail2banError, cli
+from jails.models import BLOCKLIST_JAIL
 
-BASE_JAIL = "blocklist-import"
+BASE_JAIL = BLOCKLIST_JAIL
 DEFAULT_BANTIME = 86400
 
 # Actions whose firewall sets hold single addresses: a network cannot be banned there.

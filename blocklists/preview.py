@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from bangui.fail2ban import Fail2banError, get_client
+from bangui.fail2ban import Fail2banError
+from bangui.fail2ban.configured import get_client
 from blocklists.fetch import FetchError, fetch_list
 from blocklists.jail import BASE_JAIL, networks_supported
 from blocklists.parse import filter_entries, parse_list

@@ -21,13 +21,15 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from bangui.fail2ban import Fail2banClient, Fail2banError, get_client
+from bangui.fail2ban import Fail2banClient, Fail2banError
+from bangui.fail2ban.configured import get_client
 from bangui.models import AppSettings
 from blocklists.fetch import FetchError, fetch_list
-from blocklists.jail import JailError, jail_ready, networks_supported
+from blocklists.jail import JailError, jail_for, jail_ready, networks_supported
 from blocklists.models import BlocklistSource, ImportRun
 from blocklists.parse import filter_entries, parse_list
-from jails.audit import Actor
+from jails.audit.services import Actor
+from jails.models import AuditEvent
 
 log = logging.getLogger("bangui.blocklists")
 
@@ -65,8 +67,6 @@ def runs_reap(*, now: Any = None) -> int:
 
 def own_addresses(extra: list[str]) -> list[str]:
     """Addresses an import must never ban: whoever started it, recent admins, this host."""
-    from jails.models import AuditEvent
-
     found = {ip for ip in extra if ip}
     since = timezone.now() - timedelta(days=OWN_IP_DAYS)
     found.update(
@@ -177,8 +177,6 @@ def import_run(
     bantime = run.source.bantime if run.source else None
     try:
         if run.dry_run:
-            from blocklists.jail import jail_for
-
             run.jail = jail_for(bantime)
         else:
             run.jail, notes = jail_ready(

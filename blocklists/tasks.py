@@ -5,7 +5,7 @@ from __future__ import annotations
 from blocklists.scheduling import due_sources, source_reschedule
 from blocklists.services import import_runs as _import_runs
 from blocklists.services import runs_queue, runs_reap
-from jails.audit import Actor
+from jails.audit.services import Actor
 
 
 def import_runs(run_ids: list[int]) -> str:

@@ -8,15 +8,15 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
+from bangui.web import is_partial
+from blocklists import sources
 from blocklists.forms import SourceForm
 from blocklists.models import BlocklistSource, ImportRun
 from blocklists.preview import preview
-from blocklists.scheduling import source_reschedule
 from blocklists.selectors import active_runs, recent_runs, source_rows
-from blocklists.services import running_run, runs_queue, runs_start
-from jails.audit import Action, actor_from, audit_record
-from jails.common import is_partial
+from jails.audit.services import actor_from
 
 
 def _page(request: HttpRequest, form: SourceForm, **extra: Any) -> HttpResponse:
@@ -37,6 +37,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@vary_on_headers("HX-Request")
 def source_add(request: HttpRequest) -> HttpResponse:
     """Save a new source; "Preview" on the same form shows the list first and saves nothing."""
     form = SourceForm(request.POST)
@@ -44,12 +45,7 @@ def source_add(request: HttpRequest) -> HttpResponse:
         return _preview(request, form)
     if not form.is_valid():
         return _page(request, form, status=400)
-    source = form.save()
-    source_reschedule(source)
-    audit_record(
-        actor=actor_from(request), action=Action.BLOCKLIST_ADD, target=source.name,
-        params={"url": source.url, "schedule": source.schedule},
-    )  # fmt: skip
+    source = sources.source_create(actor=actor_from(request), source=form.save(commit=False))
     messages.success(request, f"Added “{source.name}”. Import it now or wait for its schedule.")
     return redirect("blocklists")
 
@@ -68,12 +64,7 @@ def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
     source = get_object_or_404(BlocklistSource, pk=pk)
     form = SourceForm(request.POST or None, instance=source)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        source_reschedule(source)
-        audit_record(
-            actor=actor_from(request), action=Action.BLOCKLIST_EDIT, target=source.name,
-            params={"url": source.url, "schedule": source.schedule, "enabled": source.enabled},
-        )  # fmt: skip
+        sources.source_update(actor=actor_from(request), source=form.save(commit=False))
         messages.success(request, f"Saved “{source.name}”.")
         return redirect("blocklists")
     status = 400 if request.method == "POST" else 200
@@ -84,34 +75,24 @@ def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def source_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """Forget a source; its bans stay and expire with their ban time, its runs stay listed."""
-    source = get_object_or_404(BlocklistSource, pk=pk)
-    name = source.name
-    source.delete()
-    audit_record(actor=actor_from(request), action=Action.BLOCKLIST_DELETE, target=name)
+    name = sources.source_delete(
+        actor=actor_from(request), source=get_object_or_404(BlocklistSource, pk=pk)
+    )
     messages.success(
         request, f"Removed “{name}”. Its bans stay until their ban time ends; its runs stay listed."
     )
     return redirect("blocklists")
 
 
-def _start(request: HttpRequest, sources: list[BlocklistSource]) -> HttpResponse:
-    busy = [s.name for s in sources if running_run(s) is not None]
-    todo = [s for s in sources if s.name not in busy]
-    if busy:
-        messages.warning(request, f"Already importing: {', '.join(busy)}.")
-    if todo:
-        actor = actor_from(request)
-        runs = runs_queue(todo, actor=actor, trigger=ImportRun.Trigger.MANUAL)
-        runs_start(runs)
-        audit_record(
-            actor=actor, action=Action.BLOCKLIST_IMPORT, target=", ".join(s.name for s in todo),
-            params={"runs": [r.pk for r in runs]},
-        )  # fmt: skip
+def _start(request: HttpRequest, chosen: list[BlocklistSource]) -> HttpResponse:
+    outcome = sources.imports_start(actor=actor_from(request), sources=chosen)
+    if outcome.busy:
+        messages.warning(request, f"Already importing: {', '.join(outcome.busy)}.")
+    if outcome.started:
         messages.success(
-            request,
-            f"Import started for {', '.join(s.name for s in todo)}. Progress shows below.",
+            request, f"Import started for {', '.join(outcome.started)}. Progress shows below."
         )
-    elif not busy:
+    elif not outcome.busy:
         messages.warning(request, "No enabled source to import.")
     return redirect("blocklists")
 
@@ -127,6 +108,7 @@ def import_all(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 def runs_live(request: HttpRequest) -> HttpResponse:
     """The progress panel, polled each second while an import is queued or running.
 
@@ -142,6 +124,7 @@ def runs_live(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(ImportRun, pk=pk)
     template = "blocklists/_run_body.html" if is_partial(request) else "blocklists/run.html"

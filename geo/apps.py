@@ -14,7 +14,7 @@ class GeoConfig(AppConfig):
         from django.core.signals import request_finished
 
         from bangui.startup import detect_role
-        from geo import flusher
+        from geo.lookup import flusher
 
         # The web process writes what its pages resolved; see geo/flusher.py.
         request_finished.connect(flusher.flush_if_due, dispatch_uid="geo.flush_if_due")

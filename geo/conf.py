@@ -43,5 +43,5 @@ def default_db_file() -> str:
 
 
 def snapshot_dir() -> str:
-    """Where private copies of the MaxMind files are opened (see geo.mmdb)."""
+    """Where private copies of the MaxMind files are opened (see geo.lookup.mmdb)."""
     return str(settings.DATA_DIR)

@@ -10,6 +10,13 @@ from geo.addresses import LABELS
 Source = Literal["mmdb", "http", "none", "private", "invalid"]
 
 
+def flag(code: str) -> str:
+    """The flag emoji of an ISO country code ("DE" -> regional indicators D and E), or ""."""
+    if len(code) != 2 or not code.isascii() or not code.isalpha():
+        return ""
+    return "".join(chr(0x1F1E6 + ord(c) - ord("A")) for c in code.upper())
+
+
 class GeoInfo(NamedTuple):
     """Country and network owner of one IP.
 
@@ -35,10 +42,7 @@ class GeoInfo(NamedTuple):
     @property
     def flag(self) -> str:
         """The flag emoji of the country (two regional indicator letters), or ""."""
-        code = self.country_code
-        if len(code) != 2 or not code.isascii() or not code.isalpha():
-            return ""
-        return "".join(chr(0x1F1E6 + ord(c) - ord("A")) for c in code.upper())
+        return flag(self.country_code)
 
     @property
     def label(self) -> str:

@@ -18,13 +18,15 @@ from typing import Any, TypeVar
 from django.db import DatabaseError
 from django.utils import timezone
 
-from geo import conf, store
+from geo import conf
 from geo.health import last_error, note_error
 from geo.info import GeoInfo
-from geo.memory import NEGATIVE_TTL, CacheEntry
-from geo.mmdb import asn_db, country_db, country_db_location
+from geo.lookup import store
+from geo.lookup.memory import NEGATIVE_TTL, CacheEntry
+from geo.lookup.mmdb import asn_db, country_db, country_db_location
+from geo.lookup.pipeline import classify, from_http, from_mmdb, memory, state
 from geo.models import GeoCache
-from geo.pipeline import classify, from_http, from_mmdb, memory, state
+from geo.worldmap import country_name
 
 T = TypeVar("T")
 
@@ -189,6 +191,4 @@ def _archived(info: GeoInfo, code: str) -> GeoInfo:
     code = code.upper()
     if not code or (info.resolved and info.country_code.upper() == code):
         return info
-    from geo.worldmap import country_name
-
     return info._replace(country_code=code, country_name=country_name(code), resolved=True)

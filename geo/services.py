@@ -12,11 +12,12 @@ from django.db import DatabaseError
 from django.db.models import Q
 from django.utils import timezone
 
-from geo import conf, store
+from geo import conf
 from geo.info import GeoInfo
-from geo.memory import NEGATIVE_TTL
+from geo.lookup import store
+from geo.lookup.memory import NEGATIVE_TTL
+from geo.lookup.pipeline import classify, from_http, from_mmdb, memory, no_gc_pauses
 from geo.models import GeoCache
-from geo.pipeline import classify, from_http, from_mmdb, memory, no_gc_pauses
 
 # geo_re_resolve must end well inside django-q's task timeout (Q_CLUSTER 60 s);
 # what it has not reached is taken up by the next run.
@@ -112,7 +113,7 @@ def _resolve_many(
 def geo_cache_flush() -> int:
     """Write what this process resolved since the last flush, in bulk; rows written.
 
-    Runs in the web process after responses (see ``geo.flusher``) and as a job.
+    Runs in the web process after responses (see ``geo.lookup.flusher``) and as a job.
     On a database error nothing is lost: the entries wait for the next flush.
     """
     mem = memory()

@@ -1,9 +1,17 @@
-"""Records of the jails area: the audit log of every change made through BanGUI."""
+"""Records of the jails area: audit log, history archive, rollup, config changes.
+
+Also the names of BanGUI's own jails, which every area of the app knows.
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+
+# BanGUI's jail for manual bans, and the blocklist jails (``blocklist-import``, and
+# ``blocklist-import-7d`` and the like for sources with a ban time of their own).
+MANUAL_JAIL = "manual"
+BLOCKLIST_JAIL = "blocklist-import"
 
 
 class AuditEvent(models.Model):
@@ -133,7 +141,7 @@ class BanDayCount(models.Model):
     """Archived bans of one UTC day per (jail, origin, country): the dashboard's rollup.
 
     Written only for days that are over, together with their ``BanRollupDay``
-    marker, by ``jails.rollup.rollup_fill``; any write to the archive for a day
+    marker, by ``jails.history.rollup.rollup_fill``; any write to the archive for a day
     deletes both first, so a count row is never stale.
     """
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from bangui.fail2ban.configured import get_client
+from jails.history import services
+
 
 def history_sync() -> str:
-    from bangui.fail2ban import get_client
-    from jails.history import history_sync as sync
-
-    result = sync(client=get_client())
+    result = services.history_sync(client=get_client())
     if not result.ok:
         return f"failed: {result.error}"
     return (
@@ -16,6 +16,4 @@ def history_sync() -> str:
 
 
 def history_purge() -> str:
-    from jails.history import history_purge as purge
-
-    return f"deleted {purge()} archived bans past retention"
+    return f"deleted {services.history_purge()} archived bans past retention"

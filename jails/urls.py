@@ -1,37 +1,11 @@
+"""The jails app's pages, one URL module per area."""
+
 from django.urls import include, path
 
-from jails import (
-    audit_views,
-    ban_views,
-    dashboard_views,
-    history_export,
-    history_views,
-    jail_views,
-    views,
-)
-
 urlpatterns = [
-    path("", dashboard_views.dashboard, name="dashboard"),
-    path("dashboard/status/", views.dashboard_status, name="dashboard_status"),
-    path("jails/", jail_views.jail_list, name="jails"),
-    path("jails/reload/", jail_views.fail2ban_reload, name="fail2ban_reload"),
-    path("jails/restart/", jail_views.fail2ban_restart, name="fail2ban_restart"),
-    path("jails/<str:name>/", jail_views.jail_show, name="jail_show"),
-    path("jails/<str:name>/stop/", jail_views.jail_stop, name="jail_stop"),
-    path("jails/<str:name>/start/", jail_views.jail_start, name="jail_start"),
-    path("jails/<str:name>/reload/", jail_views.jail_reload, name="jail_reload"),
-    path("jails/<str:name>/idle/", jail_views.jail_idle, name="jail_idle"),
-    path("jails/<str:name>/ignore/add/", jail_views.ignore_add, name="ignore_add"),
-    path("jails/<str:name>/ignore/remove/", jail_views.ignore_remove, name="ignore_remove"),
-    path("jails/<str:name>/ignoreself/", jail_views.ignoreself_set, name="ignoreself_set"),
-    path("bans/new/", ban_views.ban_new, name="ban_new"),
-    path("bans/unban/", ban_views.unban, name="unban"),
-    path("bans/unban-all/", ban_views.unban_all, name="unban_all"),
-    path("ip/", ban_views.ip_search, name="ip_search"),
-    path("history/", history_views.history, name="history"),
-    path("history/export/", history_export.history_export, name="history_export"),
-    path("history/map/", history_views.history_map_part, name="history_map"),
-    path("history/ip/<path:ip>/", history_views.history_ip, name="history_ip"),
-    path("config/", include("jails.config_urls")),
-    path("audit/", audit_views.audit_log, name="audit_log"),
+    path("", include("jails.dashboard.urls")),  # /, the dashboard
+    path("", include("jails.live.urls")),  # /jails/, /bans/, /ip/
+    path("", include("jails.history.urls")),  # /history/, /map/
+    path("config/", include("jails.config.urls")),
+    path("audit/", include("jails.audit.urls")),
 ]

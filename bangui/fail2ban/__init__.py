@@ -1,7 +1,8 @@
-"""The one fail2ban client every BanGUI app uses.
+"""The fail2ban client library every BanGUI app uses.
 
-Use ``get_client()``; it points at the socket configured at setup (or the
-``BANGUI_FAIL2BAN_SOCKET`` default before setup).
+The library itself (client, validation, config files) does not need Django's
+settings; ``bangui.fail2ban.configured`` gives the client for the fail2ban
+chosen at setup (``get_client()``).
 """
 
 from __future__ import annotations
@@ -21,13 +22,4 @@ __all__ = [
     "Fail2banProtocolError",
     "Fail2banUnavailable",
     "JailStatus",
-    "get_client",
 ]
-
-
-def get_client(*, timeout: float | None = None, persistent: bool = False) -> Fail2banClient:
-    """A client for the configured socket; with ``persistent``, close() it when done."""
-    from bangui.models import AppSettings
-
-    cfg = AppSettings.current()
-    return Fail2banClient(cfg.fail2ban_socket, timeout=timeout or 5.0, persistent=persistent)

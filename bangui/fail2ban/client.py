@@ -1,6 +1,6 @@
 """A small typed client for fail2ban's Unix socket.
 
-Every app talks to fail2ban through this class (see ``get_client``). Inputs
+Every app talks to fail2ban through this class (``configured.get_client()``). Inputs
 are validated before anything is sent; see ``validation.py``.
 """
 

@@ -55,6 +55,15 @@ def purge_age_seconds(value: str) -> int:
     return int(m.group(1)) * _UNITS[m.group(2)]
 
 
+def purge_age_too_short(seconds: int | None, sync_minutes: int) -> bool:
+    """Whether fail2ban forgets bans before BanGUI's archive is safe.
+
+    Under a day, or under two history-sync intervals (then one missed sync
+    loses bans). ``None`` (unknown) is not too short.
+    """
+    return seconds is not None and (seconds < 86400 or seconds < 2 * sync_minutes * 60)
+
+
 def clean_purge_age(value: str) -> str:
     seconds = purge_age_seconds(value)
     if not MIN_PURGE_AGE <= seconds <= MAX_PURGE_AGE:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bangui.demo.lab import Fail2banLab
 from bangui.fail2ban import configapply
 from bangui.fail2ban.configapply import apply_changes, config_test
-from bangui.fail2ban.lab import Fail2banLab
 
 JAILS = ["alpha", "beta", "sshd"]
 

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from bangui.demo import DEMO_JAILS, build_pool
-from bangui.demo_blocklist import demo_list, serve_blocklist
-from bangui.demo_history import past_bans, seed_history
-from bangui.fail2ban.lab import Fail2banLab
+from bangui.demo.attacks import build_pool
+from bangui.demo.blocklist import demo_list, serve_blocklist
+from bangui.demo.history import past_bans, seed_history
+from bangui.demo.jails import DEMO_JAILS
+from bangui.demo.lab import Fail2banLab
 from blocklists.parse import filter_entries, parse_list
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,7 +54,7 @@ def test_past_bans_are_expired_and_shaped_like_the_jails() -> None:
 
 @pytest.mark.django_db
 def test_the_past_bans_reach_the_archive_through_the_history_sync() -> None:
-    from jails.history import history_sync
+    from jails.history.services import history_sync
     from jails.models import BanRecord
 
     lab = Fail2banLab([j.lab for j in DEMO_JAILS])

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from bangui.models import AppSettings
-from bangui.services import SetupAlreadyDone, setup_complete
+from bangui.setup.services import SetupAlreadyDone, setup_complete
 
 PASSWORD = "a-long-enough-Passphrase"
 

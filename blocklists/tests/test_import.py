@@ -12,13 +12,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bangui.fail2ban.lab import Fail2banLab
+from bangui.demo.lab import Fail2banLab
 from blocklists import services
 from blocklists.jail import BASE_JAIL
 from blocklists.models import BlocklistSource, ImportRun
 from blocklists.services import IN_EARLIER_SOURCE, import_run, import_runs, runs_queue, runs_reap
 from blocklists.tests.httpserver import LocalServer, respond, sequence, sleep_then, stream, trickle
-from jails.audit import Actor
+from jails.audit.services import Actor
 
 # Public addresses: documentation ranges count as reserved and are never banned.
 PUBLIC = [f"1.2.{n // 250}.{n % 250 + 1}" for n in range(2500)]
@@ -324,7 +324,7 @@ def test_a_dry_run_bans_nothing(lab: Fail2banLab, http_server: LocalServer) -> N
 def test_imported_bans_reach_the_archive_once_with_origin_blocklist(
     lab: Fail2banLab, http_server: LocalServer
 ) -> None:
-    from jails.history import history_sync
+    from jails.history.services import history_sync
     from jails.models import BanRecord
 
     source = _source(http_server, "/h.txt", "\n".join(PUBLIC[:40]))

@@ -20,8 +20,8 @@ import pytest
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
-from geo import mmdb
-from geo.pipeline import reset_state
+from geo.lookup import mmdb
+from geo.lookup.pipeline import reset_state
 
 
 def country(code: str, name: str) -> dict[str, Any]:

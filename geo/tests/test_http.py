@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from geo.httpfallback import HttpFallback, HttpGeoError, parse_reply
+from geo.lookup.httpfallback import HttpFallback, HttpGeoError, parse_reply
+from geo.lookup.pipeline import state
 from geo.models import GeoCache
-from geo.pipeline import state
 from geo.selectors import geo_lookup, geo_lookup_many, geo_status
 from geo.services import geo_resolve_many
 

@@ -9,9 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from geo.memory import GeoMemoryCache
+from geo.lookup.memory import GeoMemoryCache
+from geo.lookup.pipeline import memory, state
 from geo.models import GeoCache
-from geo.pipeline import memory, state
 from geo.selectors import geo_lookup, geo_lookup_many
 
 from .conftest import FakeClock
@@ -145,7 +145,7 @@ def test_the_memory_tier_is_bounded():
 def test_lookups_work_while_the_cache_table_is_unreadable(monkeypatch):
     from django.db import DatabaseError
 
-    from geo import store
+    from geo.lookup import store
 
     def broken(ips):
         raise DatabaseError("disk I/O error")

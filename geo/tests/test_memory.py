@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from geo.info import GeoInfo
-from geo.memory import CacheEntry, GeoMemoryCache
+from geo.lookup.memory import CacheEntry, GeoMemoryCache
 
 from .conftest import FakeClock
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from geo.mmdb import country_db, country_db_location, demo_db_path
+from geo.lookup.mmdb import country_db, country_db_location, demo_db_path
 from geo.selectors import geo_lookup, geo_status
 
 from .conftest import COUNTRY_NETWORKS, country, write_mmdb
@@ -101,7 +101,7 @@ def test_it_reopens_the_file_when_it_changes(country_db_path, fast_reopen):
     os.replace(country_db_path.with_suffix(".new"), country_db_path)
     stat = country_db_path.stat()
     os.utime(country_db_path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-    from geo.pipeline import memory
+    from geo.lookup.pipeline import memory
 
     memory().clear()  # the memory tier would answer GB for an hour
     assert geo_lookup("81.2.69.142").country_code == "IE"
@@ -111,7 +111,7 @@ def test_it_keeps_the_old_reader_when_the_new_file_is_corrupt(country_db_path, f
     assert geo_lookup("81.2.69.142").resolved
     country_db_path.with_suffix(".new").write_bytes(b"garbage" * 100)
     os.replace(country_db_path.with_suffix(".new"), country_db_path)
-    from geo.pipeline import memory
+    from geo.lookup.pipeline import memory
 
     memory().clear()
     assert geo_lookup("81.2.69.142").country_code == "GB"
@@ -125,7 +125,7 @@ def test_rewriting_the_file_in_place_does_not_disturb_the_open_reader(
     # cp over the file: truncated, then written. The reader works on its own copy.
     with open(country_db_path, "r+b") as fh:
         fh.truncate(10)
-    from geo.pipeline import memory
+    from geo.lookup.pipeline import memory
 
     memory().clear()
     assert geo_lookup("81.2.69.142").country_code == "GB"

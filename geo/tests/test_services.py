@@ -9,10 +9,11 @@ from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from geo import flusher, store, tasks
+from geo import tasks
 from geo.info import GeoInfo
+from geo.lookup import flusher, store
+from geo.lookup.pipeline import memory
 from geo.models import GeoCache
-from geo.pipeline import memory
 from geo.selectors import geo_lookup, geo_lookup_many
 from geo.services import (
     geo_cache_cleanup,
@@ -152,7 +153,7 @@ def test_the_web_process_flushes_after_a_response_once_a_minute(client, monkeypa
 
 
 def test_flush_if_due_does_nothing_before_any_lookup(monkeypatch):
-    from geo import pipeline
+    from geo.lookup import pipeline
 
     pipeline.reset_state()
     monkeypatch.setattr(flusher, "_last", float("-inf"))

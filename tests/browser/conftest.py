@@ -101,7 +101,7 @@ def page(browser, console: ConsoleLog) -> Iterator[object]:  # type: ignore[no-u
 @pytest.fixture
 def private_setup(db, f2b_private):  # type: ignore[no-untyped-def]
     """BanGUI set up against the module's own fail2ban (whose config files tests may change)."""
-    from bangui.services import setup_complete
+    from bangui.setup.services import setup_complete
     from conftest import ADMIN_PASSWORD
 
     setup_complete(

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from jails.audit import Action, Actor, audit_record
+from jails.audit.services import Action, Actor, audit_record
 from jails.models import AuditEvent
 from tests.browser.helpers import assert_clean, log_in
 from tests.browser.shots import screenshot, screenshot_schemes

@@ -83,7 +83,7 @@ def slow_list() -> Iterator[LocalServer]:
 def test_add_preview_import_and_find_the_bans(  # type: ignore[no-untyped-def]
     page, console, live_server, private_setup, queue_worker, slow_list
 ):
-    from jails.history import history_sync
+    from jails.history.services import history_sync
     from jails.models import BanRecord
 
     lab = private_setup

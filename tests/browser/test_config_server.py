@@ -60,8 +60,8 @@ def test_set_debug_then_read_the_coloured_log_and_filter_it(
 
 def test_the_recovery_banner_rolls_back(page, console, live_server, private_setup):  # type: ignore[no-untyped-def]
     from bangui.status import status_refresh
-    from jails.audit import Actor
-    from jails.config_services import config_apply
+    from jails.audit.services import Actor
+    from jails.config.services import config_apply
 
     lab = private_setup
     base = live_server.url

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from jails.models import BanRecord, HistorySyncState
-from jails.tests.test_history_sync import wait_banned
+from jails.tests.history.test_history_sync import wait_banned
 from tests.browser.helpers import assert_clean, log_in
 from tests.browser.shots import screenshot, screenshot_schemes
 

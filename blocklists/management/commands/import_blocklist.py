@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from blocklists.fetch import FetchError, clean_url
 from blocklists.models import BlocklistSource, ImportRun
 from blocklists.services import import_runs, runs_queue
-from jails.audit import Actor
+from jails.audit.services import Actor
 
 BAR = 30
 

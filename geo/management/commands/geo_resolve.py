@@ -11,7 +11,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from bangui.fail2ban import Fail2banError, get_client
+from bangui.fail2ban import Fail2banError
+from bangui.fail2ban.configured import get_client
 from geo.addresses import parse_ip
 from geo.selectors import geo_ips_lacking, geo_unresolved_ips
 from geo.services import geo_resolve_many

@@ -7,6 +7,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from bangui.fail2ban.configured import get_client
+from jails.history.services import history_sync
+
 
 def _days(value: str) -> int:
     try:
@@ -40,9 +43,6 @@ class Command(BaseCommand):
     def handle(
         self, *args: Any, backfill_days: int | None = None, db: str | None = None, **options: Any
     ) -> str:
-        from bangui.fail2ban import get_client
-        from jails.history import history_sync
-
         where = db or "the database fail2ban names (dbfile)"
         self.stdout.write(f"Syncing the ban history from {where}…")
         result = history_sync(client=get_client(), db_path=db, backfill_days=backfill_days)

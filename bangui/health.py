@@ -1,0 +1,89 @@
+"""Health: the endpoints probes call, the status bar fragment, and their middleware.
+
+This module may import the apps (the geo state is part of readiness): like
+``bangui.urls`` it is a composition root, not part of the core layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from bangui.fail2ban import Fail2banError
+from bangui.fail2ban.configured import get_client
+from bangui.models import InstanceLock
+from bangui.status import current_status
+from geo.selectors import geo_status
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+
+@require_GET
+def status_bar(request: HttpRequest) -> HttpResponse:
+    return render(request, "bangui/_status_bar.html", {"status": current_status()})
+
+
+@login_not_required
+@never_cache
+@require_GET
+def health_live(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+@login_not_required
+@never_cache
+@require_GET
+def health_ready(request: HttpRequest) -> JsonResponse:
+    """Ready when the database and fail2ban answer; the scheduler is reported too."""
+    checks: dict[str, dict[str, object]] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = {"ok": True}
+    except DatabaseError as exc:
+        checks["database"] = {"ok": False, "error": str(exc)[:200]}
+    try:
+        checks["fail2ban"] = {"ok": get_client(timeout=2.0).ping()}
+    except (Fail2banError, DatabaseError) as exc:
+        checks["fail2ban"] = {"ok": False, "error": str(exc)[:200]}
+    try:
+        lock = InstanceLock.objects.filter(name="scheduler").first()
+        fresh = lock is not None and lock.expires_at > timezone.now()
+        checks["scheduler"] = {
+            "ok": fresh,
+            "heartbeat": lock.heartbeat_at.isoformat() if lock else None,
+        }
+    except DatabaseError:
+        checks["scheduler"] = {"ok": False}
+    # Informational: without a geo database BanGUI still works (countries show "—").
+    checks["geo"] = geo_status(count=False)
+    ready = bool(checks["database"]["ok"] and checks["fail2ban"]["ok"])
+    status = (
+        "ok" if ready and checks["scheduler"]["ok"] else ("degraded" if ready else "unavailable")
+    )
+    return JsonResponse({"status": status, "checks": checks}, status=200 if ready else 503)
+
+
+class HealthCheckMiddleware:
+    """Answer /health/live and /health/ready before host checks and redirects.
+
+    Probes from Docker, Kubernetes or a load balancer use an address as Host,
+    which ALLOWED_HOSTS would reject with 400; health answers carry no secrets.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "GET" and request.path == "/health/live":
+            return health_live(request)
+        if request.method == "GET" and request.path == "/health/ready":
+            return health_ready(request)
+        return self.get_response(request)
