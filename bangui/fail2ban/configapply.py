@@ -4,9 +4,12 @@ Measured on fail2ban 1.0.2 (see the tests): ``fail2ban-client -t`` accepts
 configs that then fail on reload (a failregex that does not compile,
 ``bantime = abc``, ``backend = systemd`` without python3-systemd), and a
 failed full reload leaves fail2ban with *no* jails, a failed ``reload JAIL``
-without that jail. So the test on a copy is only the first gate; after the
-reload the running jails are probed, and on any failure the files are put
-back byte for byte and fail2ban is reloaded again. ``reload JAIL`` cannot
+without that jail, their bans lifted until a rollback. So the copy is also
+tried on a throwaway fail2ban-server (``dryrun``): the jails the reload will
+touch get every setting the live server would get, and a refusal stops the
+apply before a byte is written. After the reload the running jails are
+probed anyway, and on any failure the files are put back byte for byte and
+fail2ban is reloaded again. ``reload JAIL`` cannot
 bring back a jail it removed ("does not exist"), so jail reloads use
 ``--if-exists`` and the rollback ends with a full reload if still needed.
 """
@@ -25,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cli, configfiles
+from . import cli, configfiles, dryrun
 from .client import Fail2banClient
 from .errors import Fail2banError, Fail2banUnavailable
 from .validation import clean_jail
@@ -85,8 +88,15 @@ def _run_client(args: list[str], timeout: float) -> tuple[bool, str]:
     return proc.returncode == 0, cli._clean(proc.stdout + proc.stderr)
 
 
-def config_test(root: Path, changes: dict[Path, bytes | None], timeout: float = 30) -> TestOutcome:
-    """``fail2ban-client -t`` (and ``-d``) on a copy of ``root`` with the changes applied."""
+def config_test(
+    root: Path,
+    changes: dict[Path, bytes | None],
+    timeout: float = 30,
+    *,
+    reload_jails: list[str] | None = None,
+) -> TestOutcome:
+    """``fail2ban-client -t`` (and ``-d``) on a copy of ``root`` with the changes applied,
+    then the settings of ``reload_jails`` (None: all) on a throwaway server."""
     rels = {_relative(root, path): data for path, data in changes.items()}
     tmp = Path(tempfile.mkdtemp(prefix="bangui-f2btest-"))
     try:
@@ -107,6 +117,13 @@ def config_test(root: Path, changes: dict[Path, bytes | None], timeout: float = 
                 ok, output = False, str(exc)
             else:
                 jails = [str(cmd[1]) for cmd in stream if len(cmd) > 1 and cmd[0] == "add"]
+                try:
+                    refusal = dryrun.stream_check(stream, jails=reload_jails)
+                except Fail2banError as exc:
+                    ok, output, jails = False, str(exc), None
+                else:
+                    if refusal is not None:
+                        ok, output, jails = False, str(refusal), None
         # Messages should name the real files, not the temp copy.
         return TestOutcome(ok, output.replace(str(copy), str(root)), jails)
     finally:
@@ -185,7 +202,12 @@ def apply_changes(
     with _exclusive(lock_path or default_lock_path(root), lock_timeout) as acquired:
         if not acquired:
             return ApplyResult(False, "lock", "another change is being applied; try again")
-        outcome = config_test(root, dict(data), timeout=min(timeout, 30))
+        outcome = config_test(
+            root,
+            dict(data),
+            timeout=min(timeout, 30),
+            reload_jails=None if jail is None else [jail],
+        )
         if not outcome.ok:
             return ApplyResult(
                 False, "test", "fail2ban rejected the configuration.", False, outcome.output

@@ -73,6 +73,33 @@ def encode_request(args: list[str]) -> bytes:
     return pickle.dumps(args, protocol=4) + END
 
 
+_LITERALS = (str, int, float, bool, type(None))
+
+
+def _literal(value: Any, depth: int = 0) -> bool:
+    if depth > 4:
+        return False
+    if type(value) in _LITERALS:
+        return True
+    if type(value) is list:
+        return all(_literal(v, depth + 1) for v in value)
+    if type(value) is dict:
+        return all(type(k) is str and _literal(v, depth + 1) for k, v in value.items())
+    return False
+
+
+def encode_config_command(command: list[Any]) -> bytes:
+    """A command of fail2ban's config stream (``-d``), for BanGUI's private check server only.
+
+    The stream carries ints, bools, None and nested lists (``multi-set``), as
+    ``ast.literal_eval`` read them; nothing but such plain values is encoded.
+    The live server only ever gets ``encode_request`` (lists of str).
+    """
+    if type(command) is not list or not command or not _literal(command):
+        raise TypeError("config stream commands are lists of plain values")
+    return pickle.dumps(command, protocol=4) + END
+
+
 def decode_reply(data: bytes) -> Any:
     if data.endswith(END):
         data = data[: -len(END)]

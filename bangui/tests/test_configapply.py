@@ -96,20 +96,66 @@ def test_a_broken_filter_writes_nothing(f2b_private):
     assert f2b_private.client().jails() == JAILS
 
 
-@pytest.mark.parametrize("jail", ["alpha", None])
-def test_a_change_that_passes_the_test_but_breaks_the_reload_is_rolled_back(f2b_private, jail):
-    # fail2ban-client -t does not compile regexes; the reload does, and a failed
-    # reload drops the jail (or, for a full reload, every jail).
-    (f2b_private.conf_dir / "jail.d" / "bangui.local").write_text("[alpha]\nmaxretry = 5\n")
-    f2b_private.reload()
+class _BanSampler(threading.Thread):
+    """Reads fail2ban's jails and ban count every 0.25 s while an apply runs."""
+
+    def __init__(self, lab: Fail2banLab) -> None:
+        super().__init__(daemon=True)
+        self.client = lab.client()
+        self.stop = threading.Event()
+        self.samples: list[tuple[tuple[str, ...], int]] = []
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                jails = tuple(self.client.jails())
+                banned = sum(self.client.jail_status(j).currently_banned for j in jails)
+            except Exception:  # noqa: BLE001 - a server that does not answer is a sample too
+                jails, banned = (), -1
+            self.samples.append((jails, banned))
+            self.stop.wait(0.25)
+
+
+REFUSED_AT_RELOAD = [
+    # Each passes fail2ban-client -t and fails when the server evaluates it.
+    ("jail.d/sshd.local", "[sshd]\nbantime = abc\n", "sshd", "name 'abc' is not defined"),
+    ("jail.d/sshd.local", "[sshd]\nmaxretry = abc\n", "sshd", "int() argument"),
+    ("jail.d/sshd.local", "[sshd]\nfindtime = 1h; id\n", "sshd", "SyntaxError"),
+    ("filter.d/bangui-lab.local", "[Definition]\nfailregex = ^(unclosed <HOST>\n", None,
+     "Unable to compile regular expression"),
+    ("filter.d/bangui-lab.local", "[Definition]\nfailregex = <script>alert(1)</script>\n",
+     None, "No failure-id group"),
+    ("jail.d/bangui.local", "[alpha]\nfailregex = (unclosed <HOST>\n", "alpha",
+     "Unable to compile regular expression"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("rel", "text", "jail", "message"), REFUSED_AT_RELOAD)
+def test_a_refused_edit_never_lifts_a_ban_or_stops_a_jail(f2b_private, rel, text, jail, message):
+    client = f2b_private.client()
+    for n, name in enumerate(JAILS):
+        client.ban(name, [f"203.0.113.{10 * n + k}" for k in range(10)])
     before = _files(f2b_private.conf_dir)
-    result = _apply(f2b_private, "[alpha]\nfailregex = (unclosed <HOST>\n", reload_jail=jail)
-    assert not result.ok and result.step == "reload", result
-    assert "Unable to compile regular expression" in result.message
-    assert result.restored and result.recovered
+    sampler = _BanSampler(f2b_private)
+    sampler.start()
+    try:
+        time.sleep(0.3)
+        result = apply_changes(
+            root=f2b_private.conf_dir,
+            socket_path=f2b_private.socket_path,
+            changes={f2b_private.conf_dir / rel: text.encode()},
+            reload_jail=jail,
+        )
+        time.sleep(0.3)
+    finally:
+        sampler.stop.set()
+        sampler.join()
+    assert not result.ok and result.step == "test", result
+    assert message in result.output
     assert _files(f2b_private.conf_dir) == before
-    assert f2b_private.client().jails() == JAILS
-    assert f2b_private.cli("get", "alpha", "maxretry").strip() == "5"
+    assert len(sampler.samples) >= 3
+    assert {jails for jails, _ in sampler.samples} == {tuple(JAILS)}
+    assert min(banned for _, banned in sampler.samples) == 30
 
 
 def test_a_failed_probe_is_rolled_back(f2b_private):

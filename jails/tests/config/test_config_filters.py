@@ -88,26 +88,32 @@ def test_it_assigns_a_filter_to_a_jail(config_admin_client, f2b_private):
     assert "In use, so it cannot be deleted" in body
 
 
-def test_a_filter_that_breaks_the_reload_is_rolled_back(config_admin_client, f2b_private):
+def test_a_filter_fail2ban_would_refuse_is_not_applied(config_admin_client, f2b_private):
+    # Two <HOST> groups pass fail2ban-client -t; the server refuses them. The throwaway
+    # server finds it before the live one reloads anything.
     assert _create(config_admin_client, "relay", TWO_HOSTS).status_code == 302
     before = _files(f2b_private)
     response = config_admin_client.post("/config/filters/relay/assign/", {"jail": "alpha"})
     body = response.content.decode()
     assert response.status_code == 200
-    assert "The change was not applied" in body and "previous files were restored" in body
+    assert "fail2ban rejected the change" in body and "Nothing was written" in body
+    assert "fail2ban refuses jail alpha, addfailregex" in body
     assert _files(f2b_private) == before
     assert sorted(f2b_private.client().jails()) == JAILS
     assert f2b_private.cli("get", "alpha", "maxretry").strip() == "3"
 
 
-def test_an_edit_that_breaks_a_used_filter_is_rolled_back(f2b_private, config_admin_client):
-    # The form refuses "(unclosed"; the service is the last line, fail2ban's reload the judge.
+def test_an_edit_that_breaks_a_used_filter_is_refused_before_the_reload(
+    f2b_private, config_admin_client
+):
+    # The form refuses "(unclosed"; the service is the last line, fail2ban the judge.
     before = _files(f2b_private)
     applied = services.filter_save(
         actor=Actor.system("test"), name="bangui-lab", values={"failregex": "(unclosed <HOST>"}
     )
     assert applied is not None and not applied.ok
-    assert applied.result.restored and applied.result.recovered
+    assert applied.result.step == "test" and not applied.result.restored
+    assert "Unable to compile regular expression" in applied.result.output
     assert _files(f2b_private) == before
     assert sorted(f2b_private.client().jails()) == JAILS
 
