@@ -16,10 +16,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from bangui.fail2ban import Fail2banError
+from bangui.fail2ban import Fail2banBusy, Fail2banError
 from bangui.fail2ban.configured import get_client
 from bangui.models import InstanceLock
-from bangui.status import current_status
+from bangui.status import current_status, timeout_judged
 from geo.selectors import geo_status
 
 Handler = Callable[[HttpRequest], HttpResponse]
@@ -51,6 +51,10 @@ def health_ready(request: HttpRequest) -> JsonResponse:
         checks["database"] = {"ok": False, "error": str(exc)[:200]}
     try:
         checks["fail2ban"] = {"ok": get_client(timeout=2.0).ping()}
+    except Fail2banBusy as exc:
+        # Slow to answer (a long batch ban) is not down, for a while; see bangui.status.
+        judged = timeout_judged(str(exc))
+        checks["fail2ban"] = {"ok": judged.online, "busy": judged.busy, "error": str(exc)[:200]}
     except (Fail2banError, DatabaseError) as exc:
         checks["fail2ban"] = {"ok": False, "error": str(exc)[:200]}
     try:
@@ -65,9 +69,8 @@ def health_ready(request: HttpRequest) -> JsonResponse:
     # Informational: without a geo database BanGUI still works (countries show "—").
     checks["geo"] = geo_status(count=False)
     ready = bool(checks["database"]["ok"] and checks["fail2ban"]["ok"])
-    status = (
-        "ok" if ready and checks["scheduler"]["ok"] else ("degraded" if ready else "unavailable")
-    )
+    healthy = checks["scheduler"]["ok"] and not checks["fail2ban"].get("busy")
+    status = "ok" if ready and healthy else ("degraded" if ready else "unavailable")
     return JsonResponse({"status": status, "checks": checks}, status=200 if ready else 503)
 
 

@@ -88,6 +88,13 @@ class ServerStatus(models.Model):
     checked_at = models.DateTimeField(null=True, blank=True)
     # When ``online`` last flipped; the status bar says "offline since …".
     changed_at = models.DateTimeField(null=True, blank=True)
+    # Reachable but slow: the socket takes connections and the answer times out.
+    busy = models.BooleanField(default=False)
+    # The last time fail2ban answered a probe at all.
+    answered_at = models.DateTimeField(null=True, blank=True)
+    # BanGUI's own long work on fail2ban (a blocklist import) says it keeps it busy until then.
+    busy_until = models.DateTimeField(null=True, blank=True)
+    busy_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         verbose_name = "fail2ban status"

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from bangui.fail2ban import Fail2banError
+from bangui.fail2ban import Fail2banBusy, Fail2banError
 from bangui.fail2ban.configured import get_client
 from bangui.models import ServerStatus
 
@@ -18,6 +18,23 @@ log = logging.getLogger("bangui.health")
 
 _LIVE_CACHE_KEY = "bangui:status:live"
 _LIVE_CACHE_SECONDS = 3
+
+
+# A fail2ban that answered this recently and now only times out is busy, not gone.
+BUSY_GRACE = timedelta(minutes=2)
+_ROW_FIELDS = (
+    "online",
+    "busy",
+    "version",
+    "jail_count",
+    "currently_banned",
+    "currently_failed",
+    "total_banned",
+    "total_failed",
+    "last_error",
+    "checked_at",
+    "answered_at",
+)
 
 
 @dataclass(frozen=True)
@@ -35,11 +52,32 @@ class StatusSnapshot:
     # True when the job scheduler has not refreshed the snapshot lately and
     # this came from a live probe by the web process instead.
     live: bool = False
+    # Reachable but not answering in time; the counters are the last ones it gave.
+    busy: bool = False
+    busy_reason: str = ""
+    answered_at: datetime | None = None
 
 
 def status_invalidate() -> None:
     """Forget the cached live probe (after an action that changed fail2ban's counts)."""
     cache.delete(_LIVE_CACHE_KEY)
+
+
+def status_busy(reason: str, *, seconds: int = 60) -> None:
+    """BanGUI itself keeps fail2ban busy for a while (a blocklist import): slow is not down.
+
+    Called again and again by the long job (a heartbeat); when it stops, the mark
+    runs out and a fail2ban that still does not answer is reported offline.
+    """
+    until = timezone.now() + timedelta(seconds=seconds)
+    if not ServerStatus.objects.filter(pk=1).update(busy_until=until, busy_reason=reason[:200]):
+        ServerStatus.objects.get_or_create(
+            pk=1, defaults={"busy_until": until, "busy_reason": reason[:200]}
+        )
+
+
+def status_busy_end() -> None:
+    ServerStatus.objects.filter(pk=1).update(busy_until=None, busy_reason="")
 
 
 def probe() -> StatusSnapshot:
@@ -50,6 +88,8 @@ def probe() -> StatusSnapshot:
         version = client.version()
         jails = client.jails()
         statuses = [client.jail_status(j) for j in jails]
+    except Fail2banBusy as exc:
+        return StatusSnapshot(online=True, busy=True, last_error=str(exc)[:500], checked_at=now)
     except Fail2banError as exc:
         return StatusSnapshot(online=False, last_error=str(exc)[:500], checked_at=now)
     return StatusSnapshot(
@@ -61,38 +101,72 @@ def probe() -> StatusSnapshot:
         total_banned=sum(s.total_banned for s in statuses),
         total_failed=sum(s.total_failed for s in statuses),
         checked_at=now,
+        answered_at=now,
     )
+
+
+def _judged(snap: StatusSnapshot, row: ServerStatus | None) -> StatusSnapshot:
+    """A probe seen against what is known: a timeout is busy only while that is believable.
+
+    Believable while BanGUI itself keeps fail2ban busy (``status_busy``), or for a
+    short grace after its last answer; after that a silent fail2ban is offline.
+    """
+    if not snap.busy:
+        return snap
+    now = snap.checked_at or timezone.now()
+    ours = row is not None and row.busy_until is not None and row.busy_until > now
+    recent = row is not None and row.answered_at is not None and now - row.answered_at <= BUSY_GRACE
+    if row is None or not (ours or recent):
+        since = row.answered_at if row is not None else None
+        said = f"; no answer since {timezone.localtime(since):%H:%M:%S}" if since else ""
+        return replace(snap, online=False, busy=False, last_error=f"{snap.last_error}{said}")
+    return replace(
+        _from_row(row),
+        online=True,
+        busy=True,
+        busy_reason=row.busy_reason if ours else "",
+        last_error=snap.last_error,
+        checked_at=now,
+    )
+
+
+def timeout_judged(error: str) -> StatusSnapshot:
+    """What a probe that timed out means now: busy (still reachable) or offline."""
+    snap = StatusSnapshot(online=True, busy=True, last_error=error, checked_at=timezone.now())
+    return _judged(snap, ServerStatus.objects.filter(pk=1).first())
 
 
 def status_refresh() -> StatusSnapshot:
     """Probe fail2ban and store the snapshot; log when it goes offline or comes back."""
-    snap = probe()
-    row = ServerStatus.objects.filter(pk=1).first() or ServerStatus(pk=1)
+    row = ServerStatus.objects.filter(pk=1).first()
+    snap = _judged(probe(), row)
+    row = row or ServerStatus(pk=1)
     was_online = row.online if row.checked_at else None
+    fields = list(_ROW_FIELDS)
     if was_online is None or was_online != snap.online:
         row.changed_at = snap.checked_at
+        fields.append("changed_at")
         if snap.online:
             log.info("fail2ban is online (version %s, %d jails)", snap.version, snap.jail_count)
         else:
             log.warning("fail2ban is offline: %s", snap.last_error)
-    for field in (
-        "online",
-        "version",
-        "jail_count",
-        "currently_banned",
-        "currently_failed",
-        "total_banned",
-        "total_failed",
-        "last_error",
-        "checked_at",
-    ):
+    if snap.busy and not row.busy:
+        log.warning("fail2ban is busy: %s", snap.last_error)
+    for field in _ROW_FIELDS:
+        if field == "answered_at" and snap.answered_at is None:
+            continue  # keep the last answer's time
         setattr(row, field, getattr(snap, field))
-    row.save()
+    if row._state.adding:
+        row.save()
+    else:
+        # busy_until/busy_reason belong to status_busy(): never overwrite them here.
+        row.save(update_fields=fields)
     status_invalidate()
     return _from_row(row)
 
 
 def _from_row(row: ServerStatus, *, live: bool = False) -> StatusSnapshot:
+    ours = row.busy_until is not None and row.busy_until > timezone.now()
     return StatusSnapshot(
         online=row.online,
         version=row.version,
@@ -105,6 +179,9 @@ def _from_row(row: ServerStatus, *, live: bool = False) -> StatusSnapshot:
         checked_at=row.checked_at,
         changed_at=row.changed_at,
         live=live,
+        busy=row.busy,
+        busy_reason=row.busy_reason if ours and row.busy else "",
+        answered_at=row.answered_at,
     )
 
 
@@ -127,9 +204,8 @@ def current_status() -> StatusSnapshot:
     cached: StatusSnapshot | None = cache.get(_LIVE_CACHE_KEY)
     if cached is not None:
         return cached
-    snap = probe()
-    live = StatusSnapshot(**{**snap.__dict__, "live": True})
-    if row is not None and row.online == snap.online:
-        live = StatusSnapshot(**{**live.__dict__, "changed_at": row.changed_at})
+    live = replace(_judged(probe(), row), live=True)
+    if row is not None and row.online == live.online:
+        live = replace(live, changed_at=row.changed_at)
     cache.set(_LIVE_CACHE_KEY, live, _LIVE_CACHE_SECONDS)
     return live

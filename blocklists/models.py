@@ -80,6 +80,9 @@ class ImportRun(models.Model):
     done = models.PositiveIntegerField(default=0)
     total = models.PositiveIntegerField(default=0)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The batch being sent to fail2ban right now: if the run dies, fail2ban is asked
+    # which of these it holds, so the counts say what really happened.
+    in_flight = models.JSONField(default=list, blank=True)
     # What was downloaded and what became of it.
     sha256 = models.CharField(max_length=64, blank=True)
     size = models.PositiveBigIntegerField(default=0)

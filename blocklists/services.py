@@ -13,17 +13,20 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from bangui.fail2ban import Fail2banClient, Fail2banError
 from bangui.fail2ban.configured import get_client
 from bangui.models import AppSettings
+from bangui.status import status_busy, status_busy_end
 from blocklists.fetch import FetchError, fetch_list
 from blocklists.jail import JailError, jail_for, jail_ready, networks_supported
 from blocklists.models import BlocklistSource, ImportRun
@@ -33,8 +36,14 @@ from jails.models import AuditEvent
 
 log = logging.getLogger("bangui.blocklists")
 
-# A running import writes progress at least this often; older ones were killed.
-STALE_SECONDS = 120
+# A running import's heartbeat beats every HEARTBEAT_SECONDS, even while fail2ban takes
+# long over one batch; a run whose heartbeat is older than STALE_SECONDS was killed.
+HEARTBEAT_SECONDS = 5
+STALE_SECONDS = 20
+INTERRUPTED = (
+    "The import stopped without finishing (the process was stopped or killed). "
+    "Run it again: bans already made stay, and nothing is banned twice."
+)
 PROGRESS_EVERY = 0.5
 OWN_IP_DAYS = 30
 IN_EARLIER_SOURCE = "listed by an earlier source in this run"
@@ -52,17 +61,57 @@ FETCH_OPTIONS: dict[str, float] = {
 Progress = Callable[[ImportRun], None]
 
 
-def runs_reap(*, now: Any = None) -> int:
-    """Mark runs that stopped reporting progress (process killed) as interrupted."""
+def runs_reap(*, now: Any = None, client: Fail2banClient | None = None) -> int:
+    """Mark runs whose heartbeat stopped (their process was killed) as interrupted.
+
+    A batch that was being sent when the run died may have reached fail2ban in
+    part or in full: fail2ban is asked which of its addresses it holds, so the
+    counts of the run say what really happened.
+    """
     now = now or timezone.now()
-    return ImportRun.objects.filter(
+    stale = ImportRun.objects.filter(
         status=ImportRun.Status.RUNNING, heartbeat_at__lt=now - timedelta(seconds=STALE_SECONDS)
-    ).update(
-        status=ImportRun.Status.INTERRUPTED,
-        finished_at=now,
-        error="The import stopped without finishing (the process was stopped or killed). "
-        "Run it again: bans already made stay, and nothing is banned twice.",
     )
+    reaped = 0
+    for run in stale:
+        note = ""
+        if run.in_flight:
+            landed = _landed(run, client)
+            if landed is None:
+                note = (
+                    f" A batch of {len(run.in_flight):,} addresses was being sent; fail2ban "
+                    "did not answer, so it is not known how many of them it holds."
+                )
+            else:
+                run.newly_banned += landed
+                run.failed += len(run.in_flight) - landed
+                note = (
+                    f" A batch of {len(run.in_flight):,} addresses was being sent: fail2ban "
+                    f"holds {landed:,} of them, counted as banned."
+                )
+        stamp = timezone.localtime(now).strftime("%H:%M:%S")
+        run.status, run.finished_at, run.in_flight = ImportRun.Status.INTERRUPTED, now, []
+        run.error = INTERRUPTED + note
+        run.log = (run.log + f"{stamp} {run.error}\n")[-20_000:]
+        # Only if nobody else finished or reaped it meanwhile.
+        reaped += ImportRun.objects.filter(pk=run.pk, status=ImportRun.Status.RUNNING).update(
+            status=run.status, finished_at=now, in_flight=[], error=run.error, log=run.log,
+            newly_banned=run.newly_banned, failed=run.failed,
+        )  # fmt: skip
+    return reaped
+
+
+def _landed(run: ImportRun, client: Fail2banClient | None) -> int | None:
+    """How many of the batch in flight fail2ban holds in the run's jail (None: unknown)."""
+    try:
+        client = client or get_client(timeout=10)
+        held = client.jails_banning([ip for ip in run.in_flight if "/" not in ip])
+        networks = [ip for ip in run.in_flight if "/" in ip]
+        banned_networks = set(client.banned_ips(run.jail)) if networks and run.jail else set()
+    except (Fail2banError, ValueError):
+        return None
+    found = sum(1 for jails in held.values() if run.jail in jails)
+    return found + sum(1 for net in networks if net in banned_networks)
 
 
 def own_addresses(extra: list[str]) -> list[str]:
@@ -79,6 +128,48 @@ def own_addresses(extra: list[str]) -> list[str]:
     with contextlib.suppress(OSError):
         found.update(str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None))
     return sorted(found)
+
+
+class _Heartbeat(threading.Thread):
+    """Beats for a running import: its row's heartbeat and, while it bans, fail2ban busy.
+
+    A thread, so it beats while the import waits (a stalled download, a batch
+    with an action per address that takes fail2ban many seconds); it dies with
+    the process, and then the run is reaped.
+    """
+
+    def __init__(self, run: ImportRun) -> None:
+        super().__init__(name=f"import-{run.pk}-heartbeat", daemon=True)
+        self.run_id = run.pk
+        self.reason = f"BanGUI is importing “{run.source_name or run.url}”"[:200]
+        self.stopped = threading.Event()
+        self.banning = False
+
+    def beat(self) -> None:
+        with contextlib.suppress(DatabaseError):
+            ImportRun.objects.filter(pk=self.run_id, status=ImportRun.Status.RUNNING).update(
+                heartbeat_at=timezone.now()
+            )
+            if self.banning:
+                status_busy(self.reason, seconds=3 * HEARTBEAT_SECONDS)
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(HEARTBEAT_SECONDS):
+                self.beat()
+        finally:
+            connection.close()  # this thread's own connection
+
+    def __enter__(self) -> _Heartbeat:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.join()
+        if self.banning:
+            with contextlib.suppress(DatabaseError):
+                status_busy_end()
 
 
 class _Run:
@@ -98,11 +189,11 @@ class _Run:
         self.run.phase, self.run.done, self.run.total = name, 0, total
         self.save(force=True)
 
-    def advance(self, done: int, total: int | None = None) -> None:
+    def advance(self, done: int, total: int | None = None, *, force: bool = False) -> None:
         self.run.done = done
         if total is not None:
             self.run.total = total
-        self.save()
+        self.save(force=force)
 
     def save(self, *, force: bool = False) -> None:
         # The page polls the row each second: a write every half second is plenty.
@@ -173,6 +264,14 @@ def import_run(
     state = _Run(run, progress)
     run.status, run.started_at = ImportRun.Status.RUNNING, timezone.now()
     state.phase("jail")
+    with _Heartbeat(run) as heartbeat:
+        return _import(state, client, seen, heartbeat)
+
+
+def _import(
+    state: _Run, client: Fail2banClient, seen: set[str] | None, heartbeat: _Heartbeat
+) -> ImportRun:
+    run = state.run
     cfg = AppSettings.current()
     bantime = run.source.bantime if run.source else None
     try:
@@ -246,6 +345,8 @@ def import_run(
     if run.dry_run:
         state.note(f"dry run: {len(kept):,} addresses would be sent to {run.jail}")
         return state.finish(ImportRun.Status.OK)
+    heartbeat.banning = True
+    heartbeat.beat()
     return _ban(state, client, kept)
 
 
@@ -253,13 +354,20 @@ def _ban(state: _Run, client: Fail2banClient, kept: list[str]) -> ImportRun:
     run = state.run
     state.phase("ban", total=len(kept))
     sent = 0
+
+    def in_flight(batch: list[str]) -> None:
+        run.in_flight = batch
+        state.save(force=True)
+
     try:
-        for batch, newly in client.ban_batches(run.jail, kept):
+        for batch, newly in client.ban_batches(run.jail, kept, before_send=in_flight):
             sent += len(batch)
             run.newly_banned += newly
             run.already_banned += len(batch) - newly
-            state.advance(sent)
+            run.in_flight = []
+            state.advance(sent, force=True)
     except (Fail2banError, ValueError) as exc:
+        run.in_flight = []
         run.failed = len(kept) - sent
         state.note(f"sent {sent:,} of {len(kept):,} addresses before the error")
         status = ImportRun.Status.PARTIAL if sent else ImportRun.Status.FAILED

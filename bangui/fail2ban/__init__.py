@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .client import Fail2banClient, JailStatus
 from .errors import (
+    Fail2banBusy,
     Fail2banCommandError,
     Fail2banError,
     Fail2banProtocolError,
@@ -16,6 +17,7 @@ from .errors import (
 )
 
 __all__ = [
+    "Fail2banBusy",
     "Fail2banClient",
     "Fail2banCommandError",
     "Fail2banError",

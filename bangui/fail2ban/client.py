@@ -16,7 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import protocol
-from .errors import Fail2banCommandError, Fail2banProtocolError, Fail2banUnavailable
+from .errors import (
+    Fail2banBusy,
+    Fail2banCommandError,
+    Fail2banProtocolError,
+    Fail2banUnavailable,
+)
 from .validation import (
     clean_count,
     clean_ip,
@@ -161,7 +166,7 @@ class Fail2banClient:
                 # EAGAIN at once on a socket with a timeout. Try again shortly.
                 if time.monotonic() > deadline:
                     sock.close()
-                    raise Fail2banUnavailable("fail2ban socket is busy (timed out)") from None
+                    raise Fail2banBusy("fail2ban socket is busy (timed out)") from None
                 time.sleep(0.001)
             except FileNotFoundError:
                 sock.close()
@@ -221,9 +226,7 @@ class Fail2banClient:
                 finally:
                     sock.close()
         except TimeoutError:
-            raise Fail2banUnavailable(
-                f"fail2ban did not answer within {self.timeout:g} s"
-            ) from None
+            raise Fail2banBusy(f"fail2ban did not answer within {self.timeout:g} s") from None
         except (ConnectionError, BrokenPipeError) as exc:
             raise Fail2banUnavailable(f"fail2ban dropped the connection: {exc}") from None
         return self._unwrap(raw)
@@ -337,15 +340,24 @@ class Fail2banClient:
         """
         return sum(newly for _, newly in self.ban_batches(jail, ips))
 
-    def ban_batches(self, jail: str, ips: Sequence[str]) -> Iterator[tuple[list[str], int]]:
+    def ban_batches(
+        self,
+        jail: str,
+        ips: Sequence[str],
+        *,
+        before_send: Callable[[list[str]], None] | None = None,
+    ) -> Iterator[tuple[list[str], int]]:
         """Validate every entry, then ban batch by batch, yielding (batch, newly banned).
 
-        A caller that sees an error half-way knows exactly which batches went in.
+        A caller that sees an error half-way knows exactly which batches went in;
+        ``before_send`` hears of each batch before it goes out (to note it in flight).
         """
         jail = clean_jail(jail)
         clean = [clean_network(ip) for ip in ips]
         for start in range(0, len(clean), BAN_BATCH):
             batch = clean[start : start + BAN_BATCH]
+            if before_send is not None:
+                before_send(batch)
             yield batch, int(self._send(["set", jail, "banip", *batch]))
 
     def unban(self, jail: str, ips: Sequence[str]) -> int:

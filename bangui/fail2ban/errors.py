@@ -11,6 +11,14 @@ class Fail2banUnavailable(Fail2banError):
     """The socket is missing, refuses connections, or did not answer in time."""
 
 
+class Fail2banBusy(Fail2banUnavailable):
+    """The socket is there and takes connections, but fail2ban did not answer in time.
+
+    fail2ban serves one command at a time: a long one (a batch ban that runs an
+    action per address) keeps everyone else waiting. Slow is not gone.
+    """
+
+
 class Fail2banCommandError(Fail2banError):
     """fail2ban answered with an error; ``message`` is fail2ban's own text."""
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 from datetime import timedelta
 
 import pytest
@@ -11,6 +14,7 @@ from django.utils import timezone
 from bangui import tasks
 from bangui.locks import lock_acquire
 from bangui.models import ServerStatus
+from bangui.status import BUSY_GRACE, status_busy, status_busy_end
 
 PAGES = [
     "/", "/jails/", "/map/", "/history/", "/blocklists/", "/status/bar/",
@@ -122,3 +126,51 @@ def test_health_answers_whatever_the_host_header(client, settings):
     settings.ALLOWED_HOSTS = ["bangui.example.com"]
     assert client.get("/health/live", HTTP_HOST="10.0.0.5:8000").status_code == 200
     assert client.get("/", HTTP_HOST="10.0.0.5:8000").status_code == 400
+
+
+@contextlib.contextmanager
+def _paused(lab):  # type: ignore[no-untyped-def]
+    """fail2ban alive but not answering (SIGSTOP): its socket takes connections, no reply."""
+    os.kill(lab.proc.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(lab.proc.pid, signal.SIGCONT)
+
+
+def test_a_fail2ban_that_answers_slowly_is_busy_not_offline(admin_client, f2b, caplog):
+    f2b.client().ban("alpha", ["192.0.2.60", "192.0.2.61"])
+    assert tasks.health_check() == "online"
+    with _paused(f2b), caplog.at_level("WARNING", logger="bangui.health"):
+        assert tasks.health_check() == "online"
+        row = ServerStatus.objects.get()
+        assert row.online and row.busy and row.currently_banned == 2  # the last counts stay
+        body = admin_client.get("/status/bar/").content.decode()
+        assert "fail2ban busy" in body and "unreachable" not in body
+        ready = admin_client.get("/health/ready")
+        assert ready.status_code == 200
+        assert ready.json()["checks"]["fail2ban"]["busy"] is True
+    assert "fail2ban is offline" not in caplog.text and "fail2ban is busy" in caplog.text
+    assert tasks.health_check() == "online"
+    assert not ServerStatus.objects.get().busy
+
+
+def test_a_fail2ban_silent_for_longer_than_the_grace_is_offline(admin_client, f2b):
+    assert tasks.health_check() == "online"
+    ServerStatus.objects.update(answered_at=timezone.now() - BUSY_GRACE - timedelta(seconds=1))
+    with _paused(f2b):
+        assert tasks.health_check().startswith("offline")
+        assert admin_client.get("/health/ready").status_code == 503
+    assert "no answer since" in ServerStatus.objects.get().last_error
+
+
+def test_while_banguis_own_import_keeps_it_busy_it_stays_busy_and_says_why(admin_client, f2b):
+    assert tasks.health_check() == "online"
+    ServerStatus.objects.update(answered_at=timezone.now() - timedelta(minutes=10))
+    status_busy("BanGUI is importing “big list”", seconds=60)
+    with _paused(f2b):
+        assert tasks.health_check() == "online"
+        body = admin_client.get("/status/bar/").content.decode()
+    assert "fail2ban busy" in body and "BanGUI is importing “big list”" in body
+    status_busy_end()
+    assert tasks.health_check() == "online"

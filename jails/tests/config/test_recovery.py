@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 from bangui.demo.lab import Fail2banLab
@@ -114,3 +116,17 @@ def test_anonymous_pages_do_not_look_for_a_recovery(config_admin_client, f2b_pri
     monkeypatch.setattr("jails.config.server.services.pending_recovery", boom)
     config_admin_client.logout()
     assert config_admin_client.get("/login/").status_code == 200
+
+
+def test_a_busy_fail2ban_right_after_an_apply_offers_no_rollback(config_admin_client, f2b_private):
+    # During a big import fail2ban answers slowly; that is not the change's fault.
+    _apply(f2b_private)
+    status_refresh()
+    os.kill(f2b_private.proc.pid, signal.SIGSTOP)
+    try:
+        status_refresh()
+        body = config_admin_client.get("/").content.decode()
+    finally:
+        os.kill(f2b_private.proc.pid, signal.SIGCONT)
+    assert "fail2ban busy" in body
+    assert "fail2ban went offline" not in body
