@@ -4,7 +4,26 @@ The hooks export the real worker count so BanGUI's startup guard can refuse
 more than one worker (see bangui/startup.py).
 """
 
+import ipaddress
 import os
+import sys
+
+
+def _trusted_proxies() -> str:
+    """BANGUI_TRUSTED_PROXIES checked with BanGUI's message (gunicorn's never names it)."""
+    raw = os.environ.get("BANGUI_TRUSTED_PROXIES", "127.0.0.1")
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            sys.exit(
+                f"BanGUI cannot start: BANGUI_TRUSTED_PROXIES={raw!r}: {item!r} is not an IP "
+                "address or network. List your reverse proxies' addresses or networks, "
+                "separated by commas (for example 127.0.0.1,10.0.0.0/8), or unset it."
+            )
+    return ",".join(items)
+
 
 bind = os.environ.get("BANGUI_BIND", "127.0.0.1:8000")
 workers = 1
@@ -17,7 +36,7 @@ errorlog = "-"
 # gunicorn 27's control socket defaults to one path per user; two servers (the
 # demo and the tests) would collide on it, and BanGUI does not use it.
 control_socket_disable = True
-forwarded_allow_ips = os.environ.get("BANGUI_TRUSTED_PROXIES", "127.0.0.1")
+forwarded_allow_ips = _trusted_proxies()
 
 
 def on_starting(server):

@@ -26,6 +26,8 @@ def resolve_client_ip(meta: dict[str, str]) -> str:
     hops = [h.strip() for h in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
     for hop in reversed(hops):
         try:
+            if "%" in hop:  # a zone index ("fe80::1%$(id)") is no client address
+                raise ValueError(hop)
             ipaddress.ip_address(hop)
         except ValueError:
             return remote  # a garbled header: fall back to the proxy itself

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -16,6 +17,8 @@ WEEKDAYS = [
     (4, "Friday"), (5, "Saturday"), (6, "Sunday"),
 ]  # fmt: skip
 MIN_BANTIME = 600
+# Letters and digits of any script (\w), spaces and . _ - ( ): the message's promise.
+_NAME_RE = re.compile(r"[\w .()-]{1,100}")
 
 
 def _url(value: str) -> str:
@@ -57,8 +60,9 @@ class SourceForm(forms.ModelForm):
         self.fields["name"].widget.attrs["placeholder"] = "blocklist.de ssh"
 
     def clean_name(self) -> str:
+        # Runs of blanks (newlines too) become one space; then exactly what the message says.
         name = " ".join(str(self.cleaned_data["name"]).split())
-        if not name or any(ch in name for ch in "<>\"'`\\"):
+        if not _NAME_RE.fullmatch(name):
             raise ValidationError("Use letters, digits, spaces and . _ - ( ) only.")
         return name
 

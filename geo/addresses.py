@@ -1,8 +1,8 @@
 """Parsing IPs for lookups, and the special ranges that are labelled, never looked up.
 
-``parse_ip`` accepts exactly what ``bangui.fail2ban.validation.clean_ip`` accepts
-(less IPv6 scope ids, which have no location) and returns the same canonical
-text; it exists because ``clean_ip`` builds a ``ValidationError`` for every bad
+``parse_ip`` accepts exactly what ``bangui.fail2ban.validation.clean_address``
+accepts (no IPv6 zone index either) and returns the same canonical
+text; it exists because ``clean_address`` builds a ``ValidationError`` for every bad
 value and parses twice, which matters at 100k IPs per second. A test checks the
 two agree.
 """
@@ -23,7 +23,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _CANONICAL_V4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
 
-MAX_LENGTH = 64  # as clean_ip
+MAX_LENGTH = 64  # as clean_address
 
 # Special-purpose ranges (IANA registries, RFC 6890 and successors). The label
 # is what GeoInfo.special holds; LABELS gives the text shown to people.

@@ -23,8 +23,8 @@ from .errors import (
     Fail2banUnavailable,
 )
 from .validation import (
+    clean_address,
     clean_count,
-    clean_ip,
     clean_jail,
     clean_network,
     clean_seconds,
@@ -327,7 +327,7 @@ class Fail2banClient:
 
     def jails_banning(self, ips: Iterable[str]) -> dict[str, list[str]]:
         """For each IP, the jails where it is banned now (``banned IP…``)."""
-        clean = [clean_ip(ip) for ip in ips]
+        clean = [clean_address(ip) for ip in ips]
         if not clean:
             return {}
         reply = self._send(["banned", *clean])

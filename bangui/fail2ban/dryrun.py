@@ -13,7 +13,7 @@ reload would have hit.
 Nothing of the stream may act on the host: no ``start`` (a jail that never
 starts reads no log and runs no action; ``ignorecommand`` only runs on a
 failure), no actions (``addaction`` loads an action, a ``.py`` one as code),
-and no server setting that names a file (log target, database, sockets).
+and no server setting that names a file (a log file, the database, sockets).
 """
 
 from __future__ import annotations
@@ -34,8 +34,10 @@ from .errors import Fail2banUnavailable
 
 START_TIMEOUT = 10.0
 COMMAND_TIMEOUT = 10.0
-# Server settings the private server may take: the rest name files or sockets.
-_SERVER_SETTINGS = frozenset({"loglevel", "allowipv6"})
+# Server settings the private server tries (on a full reload): the rest name files.
+_SERVER_SETTINGS = frozenset(
+    {"loglevel", "allowipv6", "syslogsocket", "dbpurgeage", "dbmaxmatches", "logtarget"}
+)
 # Jail settings left out: they attach actions (code) to the jail.
 _ACTION_SETTINGS = frozenset({"addaction", "delaction", "action"})
 _MESSAGE_MAX = 300
@@ -74,7 +76,8 @@ def commands_to_try(stream: Iterable[list[Any]], jails: Iterable[str] | None) ->
             continue  # "start" and anything unknown
         jail = _jail_of(command)
         if not jail:
-            if command[0] == "set" and len(command) > 1 and command[1] in _SERVER_SETTINGS:
+            # A full reload sends these first; one that fails leaves fail2ban without jails.
+            if wanted is None and _server_setting_to_try(command):
                 kept.append(command)
             continue
         if wanted is not None and jail not in wanted:
@@ -83,6 +86,14 @@ def commands_to_try(stream: Iterable[list[Any]], jails: Iterable[str] | None) ->
             continue
         kept.append(command)
     return kept
+
+
+def _server_setting_to_try(command: list[Any]) -> bool:
+    if command[0] != "set" or len(command) != 3 or command[1] not in _SERVER_SETTINGS:
+        return False
+    # A log file is not tried: the private server would create it. SYSLOG or
+    # SYSTEMD-JOURNAL are, since they fail where there is no syslog or journal.
+    return command[1] != "logtarget" or not str(command[2]).startswith("/")
 
 
 def _short(value: Any) -> str:
@@ -177,6 +188,18 @@ def _server() -> Iterator[_Server]:
         server.stop()
 
 
+def _refusal(command: list[Any], error: Any) -> Refusal:
+    jail = _jail_of(command)
+    if command[0] == "add":  # ["add", jail, backend]
+        setting, shown = "backend", command[2:]
+    elif jail:  # ["set", jail, setting, value…]
+        setting, shown = str(command[2]), command[3:]
+    else:  # ["set", setting, value]
+        setting, shown = str(command[1]), command[2:]
+    value = shown[0] if len(shown) == 1 else shown
+    return Refusal(jail=jail, setting=setting, value=_short(value), error=_error_text(error))
+
+
 def stream_check(stream: Iterable[list[Any]], *, jails: Iterable[str] | None) -> Refusal | None:
     """Send the stream's settings of ``jails`` (None: every jail) to a private server.
 
@@ -193,13 +216,5 @@ def stream_check(stream: Iterable[list[Any]], *, jails: Iterable[str] | None) ->
             except (OSError, ValueError) as exc:
                 raise Fail2banUnavailable(f"the config check failed: {exc}") from None
             if code != 0:
-                jail = _jail_of(command)
-                setting = str(command[2]) if jail and command[0] != "add" else str(command[0])
-                shown = command[3:] if jail and len(command) > 3 else command[1:]
-                return Refusal(
-                    jail=jail,
-                    setting=setting,
-                    value=_short(shown[0] if len(shown) == 1 else shown),
-                    error=_error_text(value),
-                )
+                return _refusal(command, value)
     return None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,10 @@ from .inifile import IniError, get_options
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "NOTICE", "INFO", "DEBUG")
 # Log targets that are not files; BanGUI shows them but never sets them.
 SPECIAL_TARGETS = ("SYSLOG", "SYSTEMD-JOURNAL", "STDOUT", "STDERR", "SYSOUT")
+# Those BanGUI sets when asked (without options such as SYSLOG[format=…]).
+PLAIN_TARGETS = ("STDOUT", "STDERR", "SYSLOG", "SYSTEMD-JOURNAL")
+LOG_DIRS = ("/var/log",)
+_FAIL2BAN_LINE = re.compile(rb"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} fail2ban\.")
 SETTINGS = ("loglevel", "logtarget", "dbfile", "dbpurgeage", "dbmaxmatches")
 EDITABLE = ("loglevel", "logtarget", "dbpurgeage", "dbmaxmatches")
 
@@ -90,16 +95,44 @@ def is_file_target(target: str) -> bool:
     return bool(target.strip()) and head not in SPECIAL_TARGETS
 
 
-def clean_log_file(value: str) -> str:
-    """An absolute path of a log file whose directory exists; never a special target."""
+def _under(path: str, dirs: Sequence[str]) -> bool:
+    real = os.path.realpath(path)
+    for d in dirs:
+        base = os.path.realpath(d)
+        if real == base or real.startswith(base.rstrip("/") + "/"):
+            return True
+    return False
+
+
+def looks_like_fail2ban_log(path: Path) -> bool:
+    """Empty, or its first line is one fail2ban writes ("2026-11-25 07:55:36,123 fail2ban.…")."""
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    first = head.lstrip(b"\n").split(b"\n", 1)[0]
+    return not head.strip() or bool(_FAIL2BAN_LINE.match(first))
+
+
+def clean_log_target(value: str, *, log_dirs: Sequence[str]) -> str:
+    """STDOUT, STDERR, SYSLOG, SYSTEMD-JOURNAL, or a log file under one of ``log_dirs``.
+
+    fail2ban runs as root and appends to its log target: a path anywhere would
+    let a BanGUI user write to any file (/etc/shadow passed before). A file must
+    be in a log directory, not behind a link, and, if it exists already, be a
+    fail2ban log (empty, or starting with a fail2ban log line).
+    """
     text = str(value).strip()
-    if text.split("[", 1)[0].upper() in SPECIAL_TARGETS:
+    if text.upper() in PLAIN_TARGETS:
+        return text.upper()
+    if text.split("[", 1)[0].strip().upper() in SPECIAL_TARGETS:
         raise SettingError(
-            f"BanGUI only sets a log file here. To log to {text.upper()}, set "
-            "logtarget in fail2ban.local by hand."
+            f"Use {', '.join(PLAIN_TARGETS)} without options; a target with options "
+            "(SYSLOG[…]) is set by hand in fail2ban.local."
         )
     if not text.startswith("/"):
-        raise SettingError("Use an absolute path, for example /var/log/fail2ban.log.")
+        raise SettingError(
+            "Use STDOUT, STDERR, SYSLOG, SYSTEMD-JOURNAL or an absolute path, "
+            "for example /var/log/fail2ban.log."
+        )
     if len(text) > 4096 or any(ch in _PATH_FORBIDDEN for ch in text):
         raise SettingError("The path must be one line without “% ; # [ ]”.")
     if os.path.normpath(text) != text:
@@ -109,9 +142,34 @@ def clean_log_file(value: str) -> str:
     path = Path(text)
     if not path.parent.is_dir():
         raise SettingError(f"The directory {path.parent} does not exist.")
-    if path.exists() and not path.is_file():
-        raise SettingError(f"{path} exists and is not a regular file.")
+    if not _under(str(path.parent), log_dirs):
+        raise SettingError(
+            f"A log file goes in a log directory: {' or '.join(sorted(set(log_dirs)))}."
+        )
+    if path.is_symlink():
+        raise SettingError(f"{path} is a link; give the file itself.")
+    if path.exists():
+        if not path.is_file():
+            raise SettingError(f"{path} exists and is not a regular file.")
+        try:
+            fail2bans = looks_like_fail2ban_log(path)
+        except OSError as exc:
+            raise SettingError(f"{path} cannot be read: {exc.strerror}.") from None
+        if not fail2bans:
+            raise SettingError(
+                f"{path} exists and is not a fail2ban log; fail2ban would append to it. "
+                "Choose a new file name."
+            )
     return text
+
+
+def log_dirs(*targets: str) -> list[str]:
+    """Where a log file may go: /var/log, and the directory of the current log files."""
+    found = list(LOG_DIRS)
+    for target in targets:
+        if is_file_target(target) and target.strip().startswith("/"):
+            found.append(str(Path(target.strip()).parent))
+    return sorted(set(found))
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import re
 from django.core.exceptions import ValidationError
 
 MAX_VALUE_LENGTH = 1024
+_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
 
 # Section names in fail2ban's jail files: letters, digits and a few separators.
 # No slash, no leading dot, nothing a shell or a path would treat specially.
@@ -40,13 +41,47 @@ def _require_text(value: object, what: str, max_length: int = MAX_VALUE_LENGTH) 
     return value
 
 
-def clean_ip(value: object) -> str:
-    """A single IPv4 or IPv6 address, returned in canonical form."""
+def _address(value: object) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     text = _require_text(value, "An IP address", 64).strip()
+    if "%" in text:
+        # ipaddress takes "fe80::1%eth0" (and "2a00::1%$(id)"): the part after % would
+        # reach fail2ban's config files and commands as it was typed.
+        raise ValidationError(
+            f"“{text[:64]}” has a zone index (the part from %): fail2ban bans addresses, "
+            "not interfaces. Leave the %… part out.",
+            code="zone",
+        )
     try:
-        return str(ipaddress.ip_address(text))
+        return ipaddress.ip_address(text)
     except ValueError:
         raise ValidationError(f"“{text[:64]}” is not a valid IP address.", code="ip") from None
+
+
+def clean_address(value: object) -> str:
+    """An IPv4 or IPv6 address in canonical form, for looking up (syntax only)."""
+    return str(_address(value))
+
+
+def clean_ip(value: object) -> str:
+    """An address that can be banned or ignored, in canonical form.
+
+    Not the unspecified address (0.0.0.0, ::) nor the broadcast address: no
+    client ever comes from them, so a ban or an ignore entry of one is a mistake.
+    """
+    ip = _address(value)
+    if ip.is_unspecified:
+        raise ValidationError(
+            f"{ip} is the unspecified address: no client comes from it, so there is "
+            "nothing to ban or ignore.",
+            code="unspecified",
+        )
+    if ip == _BROADCAST:
+        raise ValidationError(
+            f"{ip} is the broadcast address: no client comes from it, so there is "
+            "nothing to ban or ignore.",
+            code="broadcast",
+        )
+    return str(ip)
 
 
 def clean_network(value: object, *, min_prefix_v4: int = 8, min_prefix_v6: int = 16) -> str:

@@ -31,15 +31,20 @@ def test_nothing_that_could_act_on_the_host_is_sent() -> None:
     assert ["start", "sshd"] not in sent and ["start", "alpha"] not in sent
     assert not [c for c in sent if len(c) > 2 and c[2] in ("addaction", "action")]
     assert not [c for c in sent if c[:2] in (["set", "logtarget"], ["set", "dbfile"])]
-    assert ["set", "loglevel", "INFO"] in sent
+    assert ["set", "loglevel", "INFO"] in sent and ["set", "dbpurgeage", "1d"] in sent
     # ignorecommand is a string until a started jail finds a failure; it is checked, not run.
     assert ["set", "sshd", "ignorecommand", "touch /tmp/z"] in sent
 
 
 def test_only_the_jails_a_reload_touches_are_tried() -> None:
     sent = dryrun.commands_to_try(STREAM, jails=["alpha"])
-    assert {c[1] for c in sent if c[0] != "set" or len(c) > 3} == {"alpha"}
+    assert {c[1] for c in sent} == {"alpha"}  # a jail's reload sends no server settings
     assert ["set", "alpha", "maxretry", 3] in sent
+
+
+def test_a_special_log_target_is_tried_a_log_file_is_not() -> None:
+    stream = [["set", "logtarget", "SYSLOG"], ["set", "logtarget", "/var/log/x.log"]]
+    assert dryrun.commands_to_try(stream, jails=None) == [["set", "logtarget", "SYSLOG"]]
 
 
 @pytest.mark.parametrize("bad", [[], "set", ["set", object()], ["set", b"x"], ["x", {1: "a"}]])

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 
 from bangui.fail2ban import Fail2banClient
 from bangui.fail2ban.protocol import decode_reply, encode_request
-from bangui.fail2ban.validation import clean_network, clean_seconds
+from bangui.fail2ban.validation import clean_ip, clean_network, clean_seconds
 
 HOSTILE_IPS = [
     "1.2.3.4; id",
@@ -25,6 +25,13 @@ HOSTILE_IPS = [
     "x" * 10_000,
     "$(reboot)",
     "",
+    "0.0.0.0",
+    "::",
+    "255.255.255.255",
+    "fe80::1%eth0",
+    "2a00::1%$(id)",
+    "2a00::1%a\n[Definition]\nx=y",
+    "2a00::1%(logpath)s",
 ]
 HOSTILE_JAILS = ["../x", "a/b", "sshd; rm -rf /", "", "-x", ".hidden", "j" * 10_000, "a\x00b"]
 HOSTILE_TIMES = ["__import__('os')", "1+1", "abc", "1e9", "x" * 10_000, "10\x00", "-5", "9" * 30]
@@ -161,3 +168,23 @@ def test_the_unpickler_turns_remote_exceptions_into_inert_standins():
     assert code == 1
     assert exc.remote_class == "fail2ban.exceptions.UnknownJailException"
     assert exc.args == ("nojail",)
+
+
+@pytest.mark.parametrize("value", [v for v in HOSTILE_IPS if "%" in v or v in ("0.0.0.0", "::")])
+def test_every_address_cleaner_refuses_zone_ids_and_the_unspecified_address(value):
+    from jails.config.jails.forms import clean_ignore_entry
+
+    for cleaner in (clean_ip, clean_network, clean_ignore_entry):
+        with pytest.raises(ValidationError):
+            cleaner(value)
+
+
+@pytest.mark.parametrize("hop", ["2a00::1%$(id)", "fe80::1%eth0", "1.2.3.4%x"])
+def test_a_forwarded_address_with_a_zone_id_is_not_believed(settings, hop):
+    import ipaddress
+
+    from bangui.clientip import resolve_client_ip
+
+    settings.BANGUI_TRUSTED_PROXIES = [ipaddress.ip_network("127.0.0.1/32")]
+    meta = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": hop}
+    assert resolve_client_ip(meta) == "127.0.0.1"

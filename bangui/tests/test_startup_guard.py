@@ -44,11 +44,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _gunicorn(data_dir: str, port: int, *args: str) -> subprocess.Popen[str]:
+def _gunicorn(data_dir: str, port: int, *args: str, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [GUNICORN, "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", *args, "bangui.wsgi"],
         cwd=ROOT,
-        env=_env(data_dir),
+        env=_env(data_dir, **env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -84,6 +84,14 @@ def _exits_with(proc: subprocess.Popen[str], timeout: float = 60) -> str:
         raise AssertionError("expected the process to refuse to start") from None
     assert proc.returncode != 0
     return out
+
+
+@pytest.mark.parametrize("value", ["not-an-ip,10.0.0.0/33", "10.0.0.0/33", "1.2.3.4;x"])
+def test_a_bad_trusted_proxies_value_is_named_by_bangui(data_dir, value):
+    out = _exits_with(_gunicorn(data_dir, _free_port(), BANGUI_TRUSTED_PROXIES=value))
+    assert "BanGUI cannot start: BANGUI_TRUSTED_PROXIES=" in out
+    assert "is not an IP address or network" in out
+    assert "forwarded_allow_ips" not in out
 
 
 def test_gunicorn_with_two_workers_refuses_to_start(data_dir):

@@ -36,6 +36,13 @@ def test_adding_a_source_schedules_it(admin_client) -> None:  # type: ignore[no-
     assert source.next_run_at is not None and source.bantime is None
 
 
+@pytest.mark.parametrize("name", ["blocklist.de ssh", "Spamhaus (DROP)", "liste_Übel-2"])
+def test_a_name_of_the_promised_characters_is_taken(admin_client, name: str) -> None:  # type: ignore[no-untyped-def]
+    data = {**VALID, "url": "https://example.org/l.txt", "name": name}
+    assert admin_client.post("/blocklists/add/", data).status_code == 302
+    assert BlocklistSource.objects.get().name == name
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
@@ -47,6 +54,13 @@ def test_adding_a_source_schedules_it(admin_client) -> None:  # type: ignore[no-
         ("bantime_text", "-1", "Permanent bans are not offered"),
         ("bantime_text", "1m", "at least 10 minutes"),
         ("name", "<b>x</b>", "Use letters"),
+        ("name", "1h; id", "Use letters"),
+        ("name", "%", "Use letters"),
+        ("name", "/etc/passwd", "Use letters"),
+        ("name", "sshd\n[DEFAULT]", "Use letters"),
+        ("name", "%(logpath)s", "Use letters"),
+        ("name", "a\x00b", "Null characters are not allowed"),
+        ("name", "   ", "This field is required"),
         ("run_at", "25:99", "Enter a valid time"),
     ],
 )

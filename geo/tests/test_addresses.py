@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from bangui.fail2ban.validation import clean_ip
+from bangui.fail2ban.validation import clean_address
 from geo.addresses import LABELS, parse_ip, special_label
 
 INPUTS = [
@@ -30,13 +30,15 @@ INPUTS = [
     "1.2.3.4\x00",
     "1" * 65,
     "١.٢.٣.٤",  # Arabic-Indic digits: not an address
+    "fe80::1%eth0",
+    "2a00::1%$(id)",
 ]
 
 
 @pytest.mark.parametrize("value", INPUTS)
-def test_it_accepts_exactly_what_clean_ip_accepts(value):
+def test_it_accepts_exactly_what_clean_address_accepts(value):
     try:
-        expected: str | None = clean_ip(value)
+        expected: str | None = clean_address(value)
     except ValidationError:
         expected = None
     parsed = parse_ip(value)
@@ -87,7 +89,7 @@ def test_ipv4_mapped_addresses_are_looked_up_as_ipv4():
     parsed = parse_ip("::ffff:8.8.8.8")
     assert parsed is not None
     assert parsed.lookup == "8.8.8.8"
-    assert parsed.text == clean_ip("::ffff:8.8.8.8")
+    assert parsed.text == clean_address("::ffff:8.8.8.8")
 
 
 def test_every_label_has_a_text():

@@ -23,7 +23,7 @@ from bangui.fail2ban import Fail2banError, cli, configapply, configfiles
 from bangui.models import AppSettings
 from bangui.status import current_status, status_invalidate
 from jails.audit.services import Action, Actor, audit_record
-from jails.live.selectors import banlist_invalidate
+from jails.live.selectors import banlist_invalidate, running_jails_invalidate
 from jails.models import ConfigChange
 
 log = logging.getLogger("bangui.config")
@@ -117,6 +117,7 @@ def config_apply(
     )
     status_invalidate()
     banlist_invalidate()
+    running_jails_invalidate(_socket())
     return Applied(result=result, change=change)
 
 
@@ -168,4 +169,5 @@ def config_rollback(*, actor: Actor, change: ConfigChange) -> str:
         params={"files": change.files}, result=f"{message}\n{outcome}",
     )  # fmt: skip
     status_invalidate()
+    running_jails_invalidate(_socket())
     return message

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from bangui.clientip import client_ip
 from bangui.fail2ban import Fail2banError
 from bangui.fail2ban.configured import config_dir, db_path, get_client
-from bangui.fail2ban.validation import clean_ip
+from bangui.fail2ban.validation import clean_address
 from bangui.web import safe_next
 from geo.selectors import geo_lookup
 from jails.audit.services import actor_from
@@ -35,6 +35,7 @@ def ban_new(request: HttpRequest) -> HttpResponse:
     form = BanForm(request.POST or None, jails=jails, initial=initial)
     context: dict[str, object] = {"nav": "jails", "form": form}
     if request.method != "POST" or not form.is_valid():
+        context["parsed"] = form.parsed  # why each entry was refused
         return render(request, "jails/live/ban_form.html", context)
     parsed = form.parsed
     assert parsed is not None
@@ -149,7 +150,7 @@ def ip_search(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {"nav": "", "q": raw[:64]}
     if raw:
         try:
-            ip = clean_ip(raw)
+            ip = clean_address(raw)
         except ValidationError as exc:
             context["error"] = exc.messages[0]
             return render(request, "jails/live/ip.html", context)

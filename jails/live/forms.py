@@ -35,7 +35,9 @@ class BanForm(forms.Form):
             raise ValidationError("The list contains a NUL byte.")
         self.parsed = parse_ip_list(text)
         if not self.parsed.valid:
-            raise ValidationError("None of the entries is a valid IP address.")
+            if len(self.parsed.invalid) == 1:
+                raise ValidationError(self.parsed.invalid[0][1])
+            raise ValidationError("None of the entries can be banned; the list below says why.")
         return text
 
     def clean_jail(self) -> str:
@@ -62,8 +64,8 @@ class IgnoreAddForm(forms.Form):
     def clean_entries(self) -> list[str]:
         parsed = parse_ip_list(self.cleaned_data["entries"])
         if parsed.invalid:
-            bad = ", ".join(f"{e} ({why})" for e, why in parsed.invalid[:5])
-            raise ValidationError(f"Not added, these are not valid: {bad}")
+            bad = "; ".join(f"{e}: {why}" for e, why in parsed.invalid[:5])
+            raise ValidationError(f"Nothing was added. {bad}")
         return parsed.valid
 
 

@@ -13,13 +13,14 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from bangui.fail2ban import Fail2banClient, Fail2banError
+from bangui.fail2ban.configreader import ConfiguredJail, configured_jails
 from bangui.fail2ban.configured import config_dir, db_path, get_client, kept_client
 from bangui.web import is_partial, jail_or_404
 from geo.selectors import geo_annotate
 from jails.audit.services import actor_from
 from jails.live import services
 from jails.live.forms import BanSearchForm, IgnoreAddForm, JailFilterForm
-from jails.live.selectors import jail_bans_page, jail_detail, jail_overview
+from jails.live.selectors import jail_bans_page, jail_detail, jail_overview, running_jails
 
 
 @require_GET
@@ -52,6 +53,12 @@ def _jail_page(request: HttpRequest, jail: str, c: Fail2banClient) -> HttpRespon
         q, page = search.cleaned_data["q"] or "", search.cleaned_data["page"] or 1
     context: dict[str, object] = {"nav": "jails", "jail": jail, "search": search, "q": q}
     try:
+        if jail not in running_jails(c):
+            # Ask fail2ban nothing about a jail it does not run: it would log an ERROR.
+            configured = jail in {j.name for j in _configured(config_dir())}
+            context["not_running"] = True
+            status = 200 if configured else 404
+            return render(request, "jails/live/detail_unavailable.html", context, status=status)
         bans = jail_bans_page(client=c, jail=jail, q=q, page=page, db_path=db_path(c))
         geo_annotate(bans.rows)  # one batch lookup for the page
         context["bans"] = bans
@@ -60,10 +67,17 @@ def _jail_page(request: HttpRequest, jail: str, c: Fail2banClient) -> HttpRespon
         context["detail"] = jail_detail(client=c, jail=jail, config_dir=config_dir())
     except Fail2banError as exc:
         context["error"] = exc
-        status = 404 if getattr(exc, "unknown_jail", False) else 200
-        return render(request, "jails/live/detail_unavailable.html", context, status=status)
+        context["not_running"] = getattr(exc, "unknown_jail", False)  # stopped just now
+        return render(request, "jails/live/detail_unavailable.html", context)
     context["ignore_form"] = IgnoreAddForm()
     return render(request, "jails/live/detail.html", context)
+
+
+def _configured(directory: str) -> list[ConfiguredJail]:
+    try:
+        return configured_jails(directory)
+    except Fail2banError:
+        return []
 
 
 def _back(request: HttpRequest, jail: str | None = None) -> HttpResponse:

@@ -22,6 +22,7 @@ from bangui.web import page_of
 from jails.models import MANUAL_JAIL
 
 BANLIST_CACHE_SECONDS = 5
+RUNNING_JAILS_CACHE_SECONDS = 5
 PER_PAGE = 50
 # Below this many bans the exact --with-time list is cheap (about 30 ms at 5k).
 WITH_TIME_LIMIT = 5000
@@ -196,6 +197,28 @@ class BanPage:
     matching: int
     times_missing: int = 0
     notes: list[str] = field(default_factory=list)
+
+
+def _jails_key(socket_path: str) -> str:
+    return f"bangui:jails:{socket_path}"
+
+
+def running_jails(client: Fail2banClient) -> list[str]:
+    """The jails fail2ban runs (asked at most every few seconds; raises Fail2banError).
+
+    Checked before any command that names a jail: fail2ban logs every command
+    about a jail it does not have as an ERROR line.
+    """
+    key = _jails_key(client.socket_path)
+    jails: list[str] | None = cache.get(key)
+    if jails is None:
+        jails = client.jails()
+        cache.set(key, jails, RUNNING_JAILS_CACHE_SECONDS)
+    return jails
+
+
+def running_jails_invalidate(socket_path: str) -> None:
+    cache.delete(_jails_key(socket_path))
 
 
 def _banlist_key(jail: str) -> str:

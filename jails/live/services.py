@@ -19,10 +19,16 @@ from bangui.fail2ban import Fail2banClient, Fail2banError, cli
 from bangui.fail2ban.restart import restart
 from bangui.fail2ban.validation import clean_jail, clean_network
 from bangui.status import status_invalidate
+from geo.addresses import LABELS, network_address, parse_ip
 from jails.audit.services import Action, Actor, audit_record
 from jails.history import services as history
 from jails.live.iplist import overlaps
-from jails.live.selectors import banlist_invalidate, idle_state
+from jails.live.selectors import (
+    banlist_invalidate,
+    idle_state,
+    running_jails,
+    running_jails_invalidate,
+)
 from jails.models import MANUAL_JAIL
 
 log = logging.getLogger("bangui.jails")
@@ -51,9 +57,22 @@ class ActionError(Exception):
     """An action that could not be done; the message is for the operator."""
 
 
-def _invalidate(*jails: str) -> None:
+def _invalidate(client: Fail2banClient, *jails: str) -> None:
     banlist_invalidate(*jails)
+    running_jails_invalidate(client.socket_path)
     status_invalidate()
+
+
+def _running(client: Fail2banClient, jail: str) -> str:
+    """``jail`` if fail2ban runs it; else ActionError, and nothing about it is sent."""
+    jail = clean_jail(jail)
+    try:
+        known = running_jails(client)
+    except Fail2banError as exc:
+        raise ActionError(f"fail2ban is unreachable: {exc}") from exc
+    if jail not in known:
+        raise ActionError(f"fail2ban runs no jail named “{jail}”; nothing was sent to it.")
+    return jail
 
 
 def _audited(
@@ -149,8 +168,17 @@ def ban_network_problem(*, client: Fail2banClient, jail: str) -> str:
 def ban_warnings(
     *, client: Fail2banClient, jail: str, ips: list[str], own_ip: str | None
 ) -> list[str]:
-    """What to confirm before banning: the user's own address, addresses the jail ignores."""
+    """What to confirm before banning: the user's own address, addresses the jail ignores,
+    and addresses of private networks (hosts of the operator's own, not internet attackers)."""
     found = []
+    special = [(ip, label) for ip in ips[:10_000] if (label := _special(ip)) in _PRIVATE]
+    if special:
+        shown = ", ".join(f"{ip} ({LABELS.get(label, label)})" for ip, label in special[:5])
+        more = f" and {len(special) - 5:,} more" if len(special) > 5 else ""
+        found.append(
+            f"{shown}{more}: not an internet address. Banning it blocks hosts of a "
+            "private network, perhaps your own."
+        )
     me = own_ip
     if me:
         mine = [ip for ip in ips if overlaps(ip, [me])]
@@ -173,6 +201,16 @@ def ban_warnings(
     return found
 
 
+# Ranges of the operator's own networks: worth a second look before a ban.
+_PRIVATE = frozenset({"private", "loopback", "link-local", "cgnat"})
+
+
+def _special(entry: str) -> str:
+    """The special-range label of an address or a network's first address ("" if public)."""
+    parsed = network_address(entry) if "/" in entry else parse_ip(entry)
+    return parsed.special if parsed is not None else ""
+
+
 @dataclass
 class BanResult:
     requested: int
@@ -192,7 +230,7 @@ def ban_create(*, actor: Actor, client: Fail2banClient, jail: str, ips: list[str
     If fail2ban goes away half-way, the batches already sent stay banned and
     the rest are listed as failed with the reason.
     """
-    jail = clean_jail(jail)
+    jail = _running(client, jail)
     result = BanResult(requested=len(ips))
     sent = 0
     batches = client.ban_batches(jail, ips)  # validates everything before sending
@@ -207,7 +245,7 @@ def ban_create(*, actor: Actor, client: Fail2banClient, jail: str, ips: list[str
         result.error = str(exc)
         result.failed.extend((ip, str(exc)) for ip in ips[sent:])
         clean.extend(ips[sent:])
-    _invalidate(jail)
+    _invalidate(client, jail)
     _archive_soon()
     target = clean[0] if len(clean) == 1 else jail
     audit_record(
@@ -262,13 +300,18 @@ def _unban(*, actor: Actor, client: Fail2banClient, ip: str, jail: str | None) -
         count = _audited(
             actor, Action.UNBAN, ip, {"jail": "*"}, lambda: client.unban_everywhere([ip]), _unbanned
         )
-        _invalidate(*(_safe_jails(client)))
+        _invalidate(client, *_safe_jails(client))
         return count
     jail = clean_jail(jail)
     count = _audited(
-        actor, Action.UNBAN, ip, {"jail": jail}, lambda: client.unban(jail, [ip]), _unbanned
+        actor,
+        Action.UNBAN,
+        ip,
+        {"jail": jail},
+        lambda: client.unban(_running(client, jail), [ip]),
+        _unbanned,
     )
-    _invalidate(jail)
+    _invalidate(client, jail)
     return count
 
 
@@ -278,7 +321,7 @@ def ban_remove_all(*, actor: Actor, client: Fail2banClient) -> int:
     history.history_sync(client=client)
     count = _audited(actor, Action.UNBAN_ALL, "*", {}, client.unban_all, _unbanned)
     history.history_mark_all_unbanned(by=actor.username or "BanGUI")
-    _invalidate(*jails)
+    _invalidate(client, *jails)
     return count
 
 
@@ -305,7 +348,7 @@ def jail_stop(*, actor: Actor, client: Fail2banClient, jail: str) -> None:
         return
     _audited(actor, Action.JAIL_STOP, jail, {}, lambda: client.stop_jail(jail))
     idle_state.pop(jail, None)
-    _invalidate(jail)
+    _invalidate(client, jail)
 
 
 def jail_start(*, actor: Actor, client: Fail2banClient, config_dir: str, jail: str) -> None:
@@ -329,7 +372,7 @@ def jail_start(*, actor: Actor, client: Fail2banClient, config_dir: str, jail: s
         return "started"
 
     _audited(actor, Action.JAIL_START, jail, {}, start)
-    _invalidate(jail)
+    _invalidate(client, jail)
 
 
 def jail_reload(*, actor: Actor, client: Fail2banClient, config_dir: str, jail: str) -> None:
@@ -340,15 +383,25 @@ def jail_reload(*, actor: Actor, client: Fail2banClient, config_dir: str, jail: 
         Action.JAIL_RELOAD,
         jail,
         {},
-        lambda: cli.reload(config_dir=config_dir, socket_path=_socket(client), jail=jail).output,
+        lambda: (
+            cli.reload(
+                config_dir=config_dir, socket_path=_socket(client), jail=_running(client, jail)
+            ).output
+        ),
     )
     idle_state.pop(jail, None)
-    _invalidate(jail)
+    _invalidate(client, jail)
 
 
 def jail_idle_set(*, actor: Actor, client: Fail2banClient, jail: str, idle: bool) -> None:
     jail = clean_jail(jail)
-    _audited(actor, Action.JAIL_IDLE, jail, {"idle": idle}, lambda: client.set(jail, "idle", idle))
+    _audited(
+        actor,
+        Action.JAIL_IDLE,
+        jail,
+        {"idle": idle},
+        lambda: client.set(_running(client, jail), "idle", idle),
+    )
     idle_state[jail] = idle
 
 
@@ -363,7 +416,7 @@ def fail2ban_reload(*, actor: Actor, client: Fail2banClient, config_dir: str) ->
         lambda: cli.reload(config_dir=config_dir, socket_path=_socket(client)).output,
     )
     idle_state.clear()
-    _invalidate(*jails)
+    _invalidate(client, *jails)
 
 
 def fail2ban_restart(*, actor: Actor, client: Fail2banClient) -> None:
@@ -395,7 +448,7 @@ def ignore_add(*, actor: Actor, client: Fail2banClient, jail: str, entries: list
         Action.IGNORE_ADD,
         jail,
         {"entries": clean},
-        lambda: client.add_ignore(jail, clean),
+        lambda: client.add_ignore(_running(client, jail), clean),
     )
 
 
@@ -407,7 +460,7 @@ def ignore_remove(*, actor: Actor, client: Fail2banClient, jail: str, entry: str
         Action.IGNORE_REMOVE,
         jail,
         {"entry": clean},
-        lambda: client.set(jail, "delignoreip", clean),
+        lambda: client.set(_running(client, jail), "delignoreip", clean),
     )
 
 
@@ -418,5 +471,5 @@ def ignoreself_set(*, actor: Actor, client: Fail2banClient, jail: str, value: bo
         Action.IGNORESELF,
         jail,
         {"ignoreself": value},
-        lambda: client.set(jail, "ignoreself", value),
+        lambda: client.set(_running(client, jail), "ignoreself", value),
     )

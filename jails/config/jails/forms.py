@@ -18,7 +18,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from bangui.fail2ban.inifile import IniError, clean_value
-from bangui.fail2ban.validation import clean_count, clean_seconds
+from bangui.fail2ban.validation import clean_count, clean_ip, clean_seconds
 
 BACKENDS = ("auto", "pyinotify", "polling", "systemd", "gamin")
 FILTER_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -72,9 +72,14 @@ def clean_ignore_entry(entry: str) -> str:
     accepted as written; a network wider than /8 (IPv4) or /16 (IPv6) is not.
     """
     text = entry.strip()
+    if "%" in text:
+        raise ValidationError(
+            f"“{text[:64]}” has a zone index (the part from %); leave the %… part out."
+        )
     try:
         if "/" not in text:
-            return str(ipaddress.ip_address(text))
+            ipaddress.ip_address(text)  # not one: a host name, or garbage (below)
+            return clean_ip(text)  # one: but not 0.0.0.0 or the broadcast address
         iface = ipaddress.ip_interface(text)
     except ValueError:
         if _HOSTNAME_RE.fullmatch(text) and any(c.isalpha() for c in text):

@@ -24,6 +24,7 @@ from jails.config.jails.selectors import (
     local_text,
 )
 from jails.config.services import Applied, config_apply, config_root
+from jails.live.selectors import running_jails
 
 FILTER_KEYS = ("failregex", "ignoreregex", "datepattern")
 
@@ -99,6 +100,8 @@ def jail_ignore_persist(*, actor: Actor, client: Fail2banClient, jail: str) -> A
     """Write the jail's runtime ignore list (``get JAIL ignoreip``) into its ``.local``."""
     _current(jail)
     try:
+        if jail not in running_jails(client):
+            raise ConfigRefused(f"fail2ban does not run {jail}: it has no running ignore list.")
         entries = [str(e) for e in client.get(jail, "ignoreip") or []]
     except Fail2banError as exc:
         raise ConfigRefused(f"fail2ban did not give the ignore list: {exc}") from None

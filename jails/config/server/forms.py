@@ -26,10 +26,11 @@ class ServerSettingsForm(forms.Form):
         help_text="DEBUG is very verbose; use it only while looking for a problem.",
     )
     logtarget = forms.CharField(
-        label="Log file",
+        label="Log target",
         required=False,
         max_length=4096,
-        help_text="An absolute path in a directory that exists; empty keeps the current target.",
+        help_text="STDOUT, STDERR, SYSLOG, SYSTEMD-JOURNAL, or a file in a log directory; "
+        "empty keeps the current target.",
     )
     dbpurgeage = forms.CharField(
         label="Keep bans in fail2ban's database for",
@@ -43,12 +44,22 @@ class ServerSettingsForm(forms.Form):
         help_text=f"0 to {ss.MAX_DB_MATCHES}.",
     )
 
+    def __init__(self, *args: Any, log_dirs: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.log_dirs = log_dirs
+        self.fields["logtarget"].help_text = (
+            "STDOUT, STDERR, SYSLOG, SYSTEMD-JOURNAL, or a file in "
+            f"{' or '.join(log_dirs)}; empty keeps the current target."
+        )
+
     def clean_loglevel(self) -> str:
         return str(_checked(ss.clean_loglevel, self.cleaned_data["loglevel"]))
 
     def clean_logtarget(self) -> str:
         value = self.cleaned_data["logtarget"].strip()
-        return str(_checked(ss.clean_log_file, value)) if value else ""
+        if not value:
+            return ""
+        return str(_checked(lambda v: ss.clean_log_target(v, log_dirs=self.log_dirs), value))
 
     def clean_dbpurgeage(self) -> str:
         return str(_checked(ss.clean_purge_age, self.cleaned_data["dbpurgeage"]))

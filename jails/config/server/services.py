@@ -56,6 +56,12 @@ class ServerPage:
         return ss.purge_age_too_short(self.purge_age, self.sync_minutes)
 
     @property
+    def log_dirs(self) -> list[str]:
+        """Where a new log file may go: /var/log and the current log file's directory."""
+        running = self.running.logtarget if self.running else ""
+        return ss.log_dirs(running, self.configured.logtarget)
+
+    @property
     def file_target(self) -> bool:
         return ss.is_file_target(self.effective.logtarget)
 
@@ -75,7 +81,8 @@ def form_initial(page: ServerPage) -> dict[str, object]:
     conf = page.configured
     return {
         "loglevel": conf.loglevel.upper() or "INFO",
-        "logtarget": conf.logtarget if ss.is_file_target(conf.logtarget) else "",
+        # A target with options (SYSLOG[…]) is kept as it is: the field stays empty.
+        "logtarget": conf.logtarget if "[" not in conf.logtarget else "",
         "dbpurgeage": conf.dbpurgeage or "1d",
         "dbmaxmatches": conf.dbmaxmatches or "10",
     }

@@ -21,8 +21,9 @@ from jails.models import ConfigChange
 @require_http_methods(["GET", "POST"])
 def config_server(request: HttpRequest) -> HttpResponse:
     outcome = None
+    page = services.server_page()
     if request.method == "POST":
-        form = ServerSettingsForm(request.POST)
+        form = ServerSettingsForm(request.POST, log_dirs=page.log_dirs)
         if form.is_valid():
             outcome = services.server_settings_apply(
                 actor=actor_from(request), data=form.cleaned_data
@@ -30,9 +31,9 @@ def config_server(request: HttpRequest) -> HttpResponse:
             if outcome.ok:
                 messages.success(request, outcome.message)
                 return redirect("config_server")
-    page = services.server_page()
+            page = services.server_page()  # what fail2ban runs with now
     if request.method == "GET":
-        form = ServerSettingsForm(initial=services.form_initial(page))
+        form = ServerSettingsForm(initial=services.form_initial(page), log_dirs=page.log_dirs)
     context = {"nav": "config", "tab": "server", "page": page, "form": form, "outcome": outcome}
     status = 400 if request.method == "POST" else 200
     return render(request, "jails/config/server.html", context, status=status)

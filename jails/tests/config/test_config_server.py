@@ -101,11 +101,14 @@ def test_submitting_the_same_values_changes_nothing(config_admin_client, f2b_pri
         ("loglevel", "BOGUS", "Select a valid choice"),
         ("loglevel", "INFO\n[Definition]", "Select a valid choice"),
         ("logtarget", "/nonexistent/dir/x.log", "The directory /nonexistent/dir does not exist."),
-        ("logtarget", "SYSLOG", "BanGUI only sets a log file here"),
-        ("logtarget", "relative.log", "Use an absolute path"),
+        ("logtarget", "SYSLOG[format=%(message)s]", "without options"),
+        ("logtarget", "/etc/shadow", "A log file goes in a log directory"),
+        ("logtarget", "/etc/passwd", "A log file goes in a log directory"),
+        ("logtarget", "/root/.bashrc", "A log file goes in a log directory"),
+        ("logtarget", "relative.log", "or an absolute path"),
         ("logtarget", "/tmp/x.log\ndbfile = /tmp/evil", "must be one line"),
         ("logtarget", "/tmp/../etc/x.log", "Write the path plainly"),
-        ("logtarget", "/tmp", "exists and is not a regular file"),
+        ("logtarget", "/var/log", "A log file goes in a log directory"),
         ("dbpurgeage", "__import__('os')", "Use a whole number of seconds"),
         ("dbpurgeage", "1d; rm", "Use a whole number of seconds"),
         ("dbpurgeage", "1d\n[Definition]", "Use a whole number of seconds"),
@@ -130,6 +133,41 @@ def test_bad_input_is_refused_next_to_the_field_and_changes_nothing(
     assert _snapshot(f2b_private) == before
     assert "'INFO'" in f2b_private.cli("get", "loglevel")
     assert ConfigChange.objects.count() == 0
+
+
+def test_an_existing_file_that_is_not_a_fail2ban_log_is_refused(config_admin_client, f2b_private):
+    # A decoy "shadow" next to fail2ban's own log: fail2ban would append to it as root.
+    decoy = f2b_private.run_dir / "shadow"
+    decoy.write_text("root:$6$hash:19000:0:99999:7:::\n")
+    before = _snapshot(f2b_private)
+    response = config_admin_client.post(URL, _form(f2b_private, logtarget=str(decoy)))
+    assert response.status_code == 400
+    assert "is not a fail2ban log" in response.content.decode()
+    assert _snapshot(f2b_private) == before
+    assert decoy.read_text() == "root:$6$hash:19000:0:99999:7:::\n"
+    link = f2b_private.run_dir / "link.log"
+    link.symlink_to("/etc/passwd")
+    response = config_admin_client.post(URL, _form(f2b_private, logtarget=str(link)))
+    assert "is a link" in response.content.decode()
+
+
+def test_a_plain_special_target_can_be_chosen(config_admin_client, f2b_private):
+    response = config_admin_client.post(URL, _form(f2b_private, logtarget="stderr"), follow=True)
+    assert "Applied: logtarget = STDERR" in response.content.decode()
+    assert f2b_private.client().get_server("logtarget") == "STDERR"
+
+
+@pytest.mark.skipif(Path("/dev/log").exists(), reason="this host has a syslog socket")
+def test_syslog_without_a_syslog_is_refused_before_the_reload(config_admin_client, f2b_private):
+    # fail2ban fails "set logtarget SYSLOG" here, and a full reload that fails at a server
+    # setting leaves it without jails: the throwaway server finds it first.
+    f2b_private.client().ban("alpha", ["203.0.113.5"])
+    before = _snapshot(f2b_private)
+    response = config_admin_client.post(URL, _form(f2b_private, logtarget="SYSLOG"))
+    body = response.content.decode()
+    assert "fail2ban refuses logtarget = &#x27;SYSLOG&#x27;" in body, body[-3000:]
+    assert _snapshot(f2b_private) == before
+    assert f2b_private.client().banned_ips("alpha") == ["203.0.113.5"]
 
 
 def test_short_purge_age_shows_the_history_warning(config_admin_client, f2b_private):

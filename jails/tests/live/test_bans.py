@@ -198,3 +198,30 @@ def test_ip_lookup_lists_the_jails_that_ban_an_address(admin_client, f2b):
 def test_ip_lookup_rejects_garbage_clearly(admin_client, f2b):
     body = admin_client.get("/ip/?q=1.2.3.4%3B+id").content.decode()
     assert "is not a valid IP address" in body
+
+
+@pytest.mark.parametrize(
+    ("entry", "reason"),
+    [
+        ("0.0.0.0", "unspecified address"),
+        ("::", "unspecified address"),
+        ("255.255.255.255", "broadcast address"),
+        ("fe80::1%eth0", "zone index"),
+        ("2a00::1%$(id)", "zone index"),
+    ],
+)
+def test_a_meaningless_address_is_refused_with_the_reason(admin_client, f2b, entry, reason):
+    body = admin_client.post("/bans/new/", {"ips": entry, "jail": "alpha"}).content.decode()
+    assert reason in body
+    assert f2b.client().banned_ips("alpha") == []
+    response = admin_client.post("/jails/alpha/ignore/add/", {"entries": entry}, follow=True)
+    assert reason in response.content.decode()
+    assert not [i for i in f2b.client().get("alpha", "ignoreip") if "%" in str(i) or i == entry]
+
+
+def test_a_private_address_needs_a_confirmation(admin_client, f2b):
+    body = admin_client.post("/bans/new/", {"ips": "10.1.2.3", "jail": "alpha"}).content.decode()
+    assert "10.1.2.3 (private network): not an internet address" in body
+    assert f2b.client().banned_ips("alpha") == []
+    admin_client.post("/bans/new/", {"ips": "10.1.2.3", "jail": "alpha", "confirm": "on"})
+    assert f2b.client().banned_ips("alpha") == ["10.1.2.3"]

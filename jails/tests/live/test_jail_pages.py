@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from jails.live.selectors import PER_PAGE
 
 
@@ -95,3 +97,31 @@ def test_pages_render_while_fail2ban_is_down(admin_client, f2b):
     assert "fail2ban is unreachable" in response.content.decode()
     assert admin_client.get("/bans/new/").status_code == 200
     assert admin_client.get("/ip/?q=192.0.2.1").status_code == 200
+
+
+def _errors(lab) -> list[str]:  # type: ignore[no-untyped-def]
+    text = Path(lab.server_log).read_text(errors="replace")
+    return [line for line in text.splitlines() if " ERROR " in line]
+
+
+def test_a_jail_fail2ban_does_not_run_is_never_named_to_it(admin_client, f2b):
+    # Names that pass the pattern but are no jail: fail2ban logs an ERROR per command.
+    before = _errors(f2b)
+    assert admin_client.get("/jails/nosuch/").status_code == 404
+    assert admin_client.get("/jails/nosuch/", headers={"HX-Request": "true"}).status_code == 404
+    for url, data in [
+        ("/bans/unban/", {"entry": "203.0.113.9", "jail": "nosuch"}),
+        ("/jails/nosuch/idle/", {"idle": "on"}),
+        ("/jails/nosuch/reload/", {}),
+        ("/jails/nosuch/ignore/add/", {"entries": "203.0.113.9"}),
+        ("/jails/nosuch/ignore/remove/", {"entry": "203.0.113.9"}),
+        ("/jails/nosuch/ignoreself/", {"ignoreself": "true"}),
+        ("/bans/new/", {"ips": "203.0.113.9", "jail": "nosuch", "confirm": "on"}),
+    ]:
+        response = admin_client.post(url, data, follow=True)
+        assert response.status_code < 500, url
+    assert _errors(f2b) == before
+    body = admin_client.post(
+        "/jails/nosuch/ignore/add/", {"entries": "203.0.113.9"}, follow=True
+    ).content.decode()
+    assert "fail2ban runs no jail named “nosuch”" in body
