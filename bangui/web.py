@@ -7,10 +7,12 @@ that is not a number) reaches every page at once.
 from __future__ import annotations
 
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest
+from django.urls import Resolver404, resolve
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.middleware import HtmxDetails
 
@@ -38,10 +40,11 @@ def is_partial(request: HttpRequest) -> bool:
 
 
 def safe_next(request: HttpRequest) -> str | None:
-    """The ``next`` of the request (POST, then GET) if it is a path on this site, else None.
+    """The ``next`` of the request (POST, then GET) if it is a page of this site, else None.
 
     Only paths ("/jails/?q=x"): ``redirect()`` would take a bare word as a URL
-    name and fail, and another host or scheme is an open redirect.
+    name and fail, and another host or scheme is an open redirect. The path must
+    be one of BanGUI's pages, or the user lands on a 404 that drops the message.
     """
     target = request.POST.get("next") or request.GET.get("next") or ""
     if (
@@ -51,6 +54,10 @@ def safe_next(request: HttpRequest) -> str | None:
             target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         )
     ):
+        try:
+            resolve(urlsplit(target).path)
+        except Resolver404:
+            return None
         return target
     return None
 

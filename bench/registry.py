@@ -7,6 +7,7 @@ and append a ``Benchmark`` here.
 from __future__ import annotations
 
 from . import (
+    blocklist_action,
     blocklist_import,
     bulk_ban,
     client_vs_cli,
@@ -50,6 +51,11 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "blocklist-import",
         "import 100k IPs from 127.0.0.1: vs raw batch banip and per-IP fail2ban-client",
         blocklist_import.run,
+    ),
+    Benchmark(
+        "blocklist-action",
+        "import 2,000 IPs into a jail whose action runs a command per ban, vs raw banip",
+        blocklist_action.run,
     ),
 )
 

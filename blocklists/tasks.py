@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from blocklists.scheduling import due_sources, source_reschedule
 from blocklists.services import import_runs as _import_runs
-from blocklists.services import runs_queue, runs_reap
+from blocklists.services import runs_queue, runs_reap, runs_start
 from jails.audit.services import Actor
 
 
@@ -15,10 +15,16 @@ def import_runs(run_ids: list[int]) -> str:
 
 
 def blocklist_import_due() -> str:
-    """Every minute: import the sources whose scheduled time has come."""
+    """Every minute: queue the sources whose scheduled time has come.
+
+    The imports run as a task of their own (``runs_start``), with the import's
+    long timeout: this job has the cluster's minute, and a list banned with a
+    per-address action takes far longer.
+    """
     runs_reap()
     sources = due_sources()
     for source in sources:
         source_reschedule(source)
     runs = runs_queue(sources, actor=Actor.system("schedule"), trigger="schedule")
-    return import_runs([r.pk for r in runs]) if runs else "no source due"
+    runs_start(runs)
+    return f"queued {', '.join(r.source_name for r in runs)}" if runs else "no source due"

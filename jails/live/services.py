@@ -455,13 +455,15 @@ def ignore_add(*, actor: Actor, client: Fail2banClient, jail: str, entries: list
 def ignore_remove(*, actor: Actor, client: Fail2banClient, jail: str, entry: str) -> None:
     jail = clean_jail(jail)
     clean = clean_network(entry)
-    _audited(
-        actor,
-        Action.IGNORE_REMOVE,
-        jail,
-        {"entry": clean},
-        lambda: client.set(_running(client, jail), "delignoreip", clean),
-    )
+
+    def remove() -> object:
+        name = _running(client, jail)
+        # fail2ban answers (and logs as an ERROR) "x not in list" for an entry it lacks.
+        if clean not in [str(e) for e in client.get(name, "ignoreip") or []]:
+            raise ActionError(f"{clean} is not in {name}'s ignore list; nothing was removed.")
+        return client.set(name, "delignoreip", clean)
+
+    _audited(actor, Action.IGNORE_REMOVE, jail, {"entry": clean}, remove)
 
 
 def ignoreself_set(*, actor: Actor, client: Fail2banClient, jail: str, value: bool) -> None:

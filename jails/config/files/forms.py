@@ -20,6 +20,7 @@ from bangui.fail2ban.configfiles import EDITABLE_DIRS, MAX_FILE_BYTES, ConfigFil
 CREATED_HEADER = "# Created by BanGUI"
 # How BanGUI's own jail files begin (jail.d/manual.conf, jail.d/blocklist-import.conf).
 OWN_JAIL_HEADER = b"# BanGUI's jail"
+_SHA_RE = re.compile(r"[0-9a-f]{64}")
 _SECTION_RE = re.compile(rb"^\[[^\]\r\n]+\][ \t]*$", re.M)
 
 
@@ -62,11 +63,30 @@ class FileContentForm(forms.Form):
             attrs={"rows": 28, "spellcheck": "false", "autocomplete": "off", "wrap": "off"}
         ),
     )
-    opened_sha = forms.CharField(required=False, widget=forms.HiddenInput, max_length=64)
+    # The SHA-256 of the file as the page showed it; "" for a new file. Hidden, so a bad
+    # value (a damaged or forged page) is reported as the form's own error.
+    opened_sha = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, name: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.file_name = name
+
+    def clean_opened_sha(self) -> str:
+        value: str = self.cleaned_data["opened_sha"]
+        if value and not _SHA_RE.fullmatch(value):
+            raise ValidationError("")  # said in clean(), where a person can see it
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if "opened_sha" in self.errors:
+            del self.errors["opened_sha"]
+            self.add_error(
+                None,
+                "This page's copy of the file is damaged (its checksum is not one); "
+                "open the file again and make the change there.",
+            )
+        return data
 
     def clean_content(self) -> bytes:
         text: str = self.cleaned_data["content"]

@@ -72,7 +72,9 @@ def test_removing_an_entry_that_is_not_there_is_a_clear_error(admin_client, f2b)
     response = admin_client.post(
         "/jails/alpha/ignore/remove/", {"entry": "203.0.113.200"}, follow=True
     )
-    assert "not in list" in response.content.decode()
+    assert "203.0.113.200 is not in alpha&#x27;s ignore list; nothing was removed" in (
+        response.content.decode()
+    )
     assert actions() == [("ignore_remove", "alpha", False)]
 
 
