@@ -66,8 +66,6 @@ class _Forms(HTMLParser):
                 self.textarea = name
             else:
                 self.current.setdefault(name, a.get("value") or "")
-        elif self.current is not None and tag == "option" and "selected" in a:
-            pass  # select values: handled in handle_startendtag-less way below
 
     def handle_data(self, data: str) -> None:
         if self.current is not None and self.textarea:
