@@ -53,6 +53,9 @@ RUN BANGUI_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(
 # fail2ban recreates the socket when it restarts, and a bind-mounted file
 # would keep pointing at the old, dead one.
 ENV BANGUI_DATA_DIR=/data
+# Private (0700): BanGUI refuses a data dir others can read (session keys, hashes).
+# A new named volume takes this mode from the image.
+RUN mkdir -p /data && chmod 700 /data
 VOLUME ["/data", "/var/run/fail2ban"]
 
 EXPOSE 8000

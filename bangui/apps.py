@@ -10,5 +10,6 @@ class BanguiConfig(AppConfig):
 
     def ready(self) -> None:
         from bangui import startup
+        from bangui.accounts import receivers  # noqa: F401 - connects the login receivers
 
         startup.run_startup_checks()

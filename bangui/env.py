@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -60,6 +61,29 @@ def env_networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Networ
     return nets
 
 
+_HOST_NAME = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)(\.(?!-)[a-z0-9_-]{1,63}(?<!-))*")
+
+
+def env_hosts(name: str) -> list[str]:
+    """Host names, IP addresses and CIDR networks, lower-cased; anything else is an error."""
+    hosts = []
+    for item in env_list(name):
+        entry = item.lower().rstrip(".")
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            try:
+                entry = entry.encode("idna").decode("ascii")  # bücher.example as DNS has it
+            except UnicodeError:
+                entry = ""
+            if len(entry) > 253 or not _HOST_NAME.fullmatch(entry):
+                raise ImproperlyConfigured(
+                    f"{name}: {item!r} is not a host name, an IP address or a network."
+                ) from None
+        hosts.append(entry)
+    return hosts
+
+
 def env_secret(name: str) -> str | None:
     """A secret from ``NAME`` or from the file named by ``NAME_FILE`` (Docker secrets)."""
     file_name = os.environ.get(f"{name}_FILE")
@@ -92,3 +116,22 @@ def data_dir_secret_key(data_dir: Path) -> str:
         raise ImproperlyConfigured(
             f"Cannot create {path}: {exc}. Set BANGUI_SECRET_KEY or make BANGUI_DATA_DIR writable."
         ) from None
+
+
+def data_dir_private(data_dir: Path) -> None:
+    """Refuse a data dir that group or others can read; make BanGUI's files in it private.
+
+    It holds the database (session keys: a local user could take over a logged-in
+    session; password hashes) and earlier copies of fail2ban's config files.
+    """
+    mode = data_dir.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise ImproperlyConfigured(
+            f"BANGUI_DATA_DIR={data_dir} can be read by other users (mode {mode:o}); it holds "
+            "BanGUI's database with session keys and password hashes. Fix: "
+            f"chmod 700 {data_dir} (as the user BanGUI runs as), then start BanGUI again."
+        )
+    for name in ("bangui.sqlite3", "bangui.sqlite3-wal", "bangui.sqlite3-shm", "secret_key"):
+        path = data_dir / name
+        if path.is_file() and path.stat().st_mode & 0o077:
+            path.chmod(0o600)

@@ -7,7 +7,10 @@ This module may import the apps (the geo state is part of readiness): like
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
 
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -71,7 +74,30 @@ def health_ready(request: HttpRequest) -> JsonResponse:
     ready = bool(checks["database"]["ok"] and checks["fail2ban"]["ok"])
     healthy = checks["scheduler"]["ok"] and not checks["fail2ban"].get("busy")
     status = "ok" if ready and healthy else ("degraded" if ready else "unavailable")
+    if not _logged_in(request):
+        # Strangers (load balancers, anybody) get status words only: no paths, no errors.
+        words = {name: _word(check) for name, check in checks.items() if name != "geo"}
+        return JsonResponse({"status": status, "checks": words}, status=200 if ready else 503)
     return JsonResponse({"status": status, "checks": checks}, status=200 if ready else 503)
+
+
+def _word(check: dict[str, object]) -> str:
+    if check.get("busy"):
+        return "busy"
+    return "ok" if check.get("ok") else "failing"
+
+
+def _logged_in(request: HttpRequest) -> bool:
+    """Whether the request carries a logged-in session (this view runs before the session
+    and auth middleware, see HealthCheckMiddleware, so the session is read here)."""
+    key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if not key:
+        return False
+    try:
+        session = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)
+        return bool(session.get(SESSION_KEY))
+    except DatabaseError:
+        return False
 
 
 class HealthCheckMiddleware:

@@ -9,11 +9,14 @@ from django.contrib.auth.middleware import LoginRequiredMiddleware as _LoginRequ
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
+from bangui.accounts.services import totp_missing
 from bangui.clientip import META_KEY, _trusted, resolve_client_ip
 from bangui.models import AppSettings
+from bangui.roles import Can, Role, allows, required_role, user_role
 from bangui.setup.services import setup_done
 
 Handler = Callable[[HttpRequest], HttpResponse]
@@ -110,3 +113,42 @@ class LoginRequiredMiddleware(_LoginRequired):
             login = redirect_to_login(target, self.get_login_url(view_func))
             return HttpResponse(status=204, headers={"HX-Redirect": login["Location"]})
         return super().handle_no_permission(request, view_func)
+
+
+class RoleMiddleware:
+    """Every request against ``bangui.roles``: a role that may not gets a 403 page.
+
+    After the login gate (anonymous users are sent to log in first) and before
+    the view, so a refused request changes nothing.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable[..., HttpResponseBase], *args: object
+    ) -> HttpResponse | None:
+        """None lets the view run; otherwise the 403 page (or the way to the second factor)."""
+        match = request.resolver_match
+        if match is None or not request.user.is_authenticated:
+            return None
+        if getattr(view_func, "login_required", True) is False:
+            return None  # open to anybody (setup, login, health): no role to check
+        needed = required_role(
+            match.url_name or "", request.method or "GET", admin_site=match.app_name == "admin"
+        )
+        role = user_role(request.user)
+        if role == Role.ADMIN and needed is not None and totp_missing(request.user):
+            # BANGUI_REQUIRE_TOTP_FOR_ADMINS: nothing else until the second factor is on.
+            return HttpResponseRedirect(reverse("account_totp"))
+        if allows(role, needed):
+            return None
+        return render(
+            request,
+            "bangui/forbidden.html",
+            {"role": role or "none", "needed": needed.label if needed else "", "can": Can(role)},
+            status=403,
+        )

@@ -9,6 +9,8 @@ from django.core.cache import cache
 from django.db import models
 from django.utils import timezone
 
+from bangui.roles import Role
+
 _CACHE_KEY = "bangui:appsettings"
 
 
@@ -53,6 +55,11 @@ class AppSettings(models.Model):
             )
             cache.set(_CACHE_KEY, row, 10)
         return row
+
+    @classmethod
+    def forget(cls) -> None:
+        """Drop the cached row (after a write that did not go through ``save()``)."""
+        cache.delete(_CACHE_KEY)
 
 
 class InstanceLock(models.Model):
@@ -102,3 +109,18 @@ class ServerStatus(models.Model):
 
     def __str__(self) -> str:
         return "online" if self.online else "offline"
+
+
+class UserProfile(models.Model):
+    """A BanGUI user's role (one of viewer, operator, admin; see ``bangui.roles``)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bangui_profile"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+
+    class Meta:
+        verbose_name = "user role"
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role})"

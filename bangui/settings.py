@@ -6,14 +6,17 @@ runs on SQLite in ``./data`` with DEBUG off.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
 from bangui.env import (
+    data_dir_private,
     data_dir_secret_key,
     env_bool,
+    env_hosts,
     env_int,
     env_list,
     env_networks,
@@ -23,13 +26,17 @@ from bangui.env import (
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+# Everything BanGUI writes is its own: the database holds session keys and password
+# hashes, the data dir earlier copies of fail2ban's config. Nobody else may read it.
+os.umask(0o077)
 DATA_DIR = Path(env_str("BANGUI_DATA_DIR", str(BASE_DIR / "data"))).resolve()
 try:
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
 except OSError as exc:
     raise ImproperlyConfigured(
         f"BANGUI_DATA_DIR={DATA_DIR} cannot be created: {exc}. Point it at a writable directory."
     ) from None
+data_dir_private(DATA_DIR)
 
 DEBUG = env_bool("BANGUI_DEBUG", False)
 
@@ -70,6 +77,11 @@ BANGUI_GEOIP_CACHE_SIZE = env_int("BANGUI_GEOIP_CACHE_SIZE", 50_000, minimum=100
 
 BANGUI_LOGIN_MAX_FAILURES = env_int("BANGUI_LOGIN_MAX_FAILURES", 5, minimum=1)
 BANGUI_LOGIN_WINDOW_SECONDS = env_int("BANGUI_LOGIN_WINDOW_SECONDS", 60, minimum=1)
+# Per account, whatever the address: rotating addresses cannot guess one password forever.
+BANGUI_LOGIN_ACCOUNT_MAX_FAILURES = env_int("BANGUI_LOGIN_ACCOUNT_MAX_FAILURES", 10, minimum=1)
+BANGUI_LOGIN_ACCOUNT_WINDOW_SECONDS = env_int("BANGUI_LOGIN_ACCOUNT_WINDOW_SECONDS", 900, minimum=1)
+# Admins must use a second factor (TOTP) when set; everyone else may.
+BANGUI_REQUIRE_TOTP_FOR_ADMINS = env_bool("BANGUI_REQUIRE_TOTP_FOR_ADMINS", False)
 BANGUI_AUTH_LOG_FILE = env_str("BANGUI_AUTH_LOG_FILE", "")
 BANGUI_HEALTH_INTERVAL_SECONDS = 30
 BANGUI_HISTORY_SYNC_MINUTES = env_int("BANGUI_HISTORY_SYNC_MINUTES", 1, minimum=1)
@@ -77,6 +89,9 @@ BANGUI_HISTORY_BACKFILL_DAYS = env_int("BANGUI_HISTORY_BACKFILL_DAYS", 7, minimu
 BANGUI_HISTORY_RETENTION_DAYS = env_int("BANGUI_HISTORY_RETENTION_DAYS", 365, minimum=1)
 # Blocklist downloads larger than this (after decompression) are refused.
 BANGUI_BLOCKLIST_MAX_MB = env_int("BANGUI_BLOCKLIST_MAX_MB", 50, minimum=1)
+# Blocklists are never downloaded from loopback, private, link-local or other internal
+# addresses, except from these hosts (names, IP addresses or networks such as 10.0.0.0/8).
+BANGUI_BLOCKLIST_ALLOW_HOSTS = env_hosts("BANGUI_BLOCKLIST_ALLOW_HOSTS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -86,6 +101,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     # Before django_q so that bangui's qcluster command (holds the lock) wins.
     "bangui.apps.BanguiConfig",
     "django_q",
@@ -104,11 +122,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "bangui.middleware.SetupRequiredMiddleware",
     "bangui.middleware.LoginRequiredMiddleware",
+    "bangui.middleware.RoleMiddleware",
     "bangui.middleware.TimezoneMiddleware",
 ]
 
@@ -126,6 +146,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "bangui.context_processors.status",
+                "bangui.context_processors.role",
                 "geo.context_processors.geo_state",
                 "jails.config.context_processors.recovery",
             ],
@@ -180,6 +201,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# The name authenticator apps show next to the code.
+OTP_TOTP_ISSUER = "BanGUI"
+# Codes are throttled with passwords, per address and per account (bangui/auth.py);
+# django-otp's own per-device delay would refuse a right code with a wrong message.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+
+# Every login path goes through the throttle and the auth log (bangui/auth.py).
+AUTHENTICATION_BACKENDS = ["bangui.auth.ThrottledBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 

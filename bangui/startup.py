@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import sys
 import warnings
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
@@ -59,6 +60,23 @@ def check_single_worker() -> None:
         )
 
 
+def check_static_files() -> None:
+    """The hashed static files must have been collected, or every page would be a 500
+    ("Missing staticfiles manifest entry")."""
+    from django.conf import settings
+
+    backend = settings.STORAGES["staticfiles"]["BACKEND"]
+    if "Manifest" not in backend:
+        return
+    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
+    if not manifest.is_file():
+        _fail(
+            f"The static files have not been collected: {manifest} is missing, so every\n"
+            "page would fail. Fix: run `python manage.py collectstatic --noinput` (as the\n"
+            "user BanGUI runs as, with the same BANGUI_STATIC_ROOT), then start BanGUI again."
+        )
+
+
 def acquire_instance_lock(role: str) -> None:
     from bangui.locks import LockHeld, LockKeeper
 
@@ -90,4 +108,20 @@ def run_startup_checks() -> None:
         return
     if role == "web":
         check_single_worker()
+        check_static_files()
     acquire_instance_lock(role)
+    if role == "web":
+        announce_setup_token()
+
+
+def announce_setup_token() -> None:
+    """Before setup, make the one-time setup token and log the link (see bangui.setup)."""
+    from bangui.setup.services import setup_done, setup_token
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a query in ready(), on purpose
+            if not setup_done():
+                setup_token()
+    except DatabaseError:
+        pass  # not migrated yet: the setup page makes the token on first visit

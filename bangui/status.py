@@ -59,8 +59,15 @@ class StatusSnapshot:
 
 
 def status_invalidate() -> None:
-    """Forget the cached live probe (after an action that changed fail2ban's counts)."""
+    """Forget the cached live probe (the stored snapshot stays)."""
     cache.delete(_LIVE_CACHE_KEY)
+
+
+def status_changed() -> StatusSnapshot:
+    """BanGUI itself changed fail2ban (a ban, an unban, an import, a jail started, stopped
+    or reloaded): probe and store now, so the status bar and the dashboard's cards agree
+    with the page the change leads to instead of lagging up to a health interval."""
+    return status_refresh(timeout=1.5)
 
 
 def status_busy(reason: str, *, seconds: int = 60) -> None:
@@ -80,11 +87,11 @@ def status_busy_end() -> None:
     ServerStatus.objects.filter(pk=1).update(busy_until=None, busy_reason="")
 
 
-def probe() -> StatusSnapshot:
+def probe(timeout: float = 3.0) -> StatusSnapshot:
     """Ask fail2ban now: version, jails, and summed counters (``short`` status)."""
     now = timezone.now()
     try:
-        client = get_client(timeout=3.0)
+        client = get_client(timeout=timeout)
         version = client.version()
         jails = client.jails()
         statuses = [client.jail_status(j) for j in jails]
@@ -136,10 +143,10 @@ def timeout_judged(error: str) -> StatusSnapshot:
     return _judged(snap, ServerStatus.objects.filter(pk=1).first())
 
 
-def status_refresh() -> StatusSnapshot:
+def status_refresh(timeout: float = 3.0) -> StatusSnapshot:
     """Probe fail2ban and store the snapshot; log when it goes offline or comes back."""
     row = ServerStatus.objects.filter(pk=1).first()
-    snap = _judged(probe(), row)
+    snap = _judged(probe(timeout), row)
     row = row or ServerStatus(pk=1)
     was_online = row.online if row.checked_at else None
     fields = list(_ROW_FIELDS)

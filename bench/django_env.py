@@ -93,6 +93,8 @@ def _setup(ctx: BenchContext) -> DjangoEnv:
             "BANGUI_DEBUG": "false",
             "BANGUI_ALLOWED_HOSTS": "testserver,localhost",
             "BANGUI_AUTH_LOG_FILE": "",
+            # The blocklist benchmarks serve their lists on 127.0.0.1.
+            "BANGUI_BLOCKLIST_ALLOW_HOSTS": "127.0.0.1",
         }
     )
     django.setup()

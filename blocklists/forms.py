@@ -7,6 +7,8 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.html import format_html
 
 from bangui.fail2ban.validation import clean_seconds
 from blocklists.fetch import FetchError, clean_url
@@ -67,7 +69,21 @@ class SourceForm(forms.ModelForm):
         return name
 
     def clean_url(self) -> str:
-        return _url(self.cleaned_data["url"])
+        url = _url(self.cleaned_data["url"])
+        same = BlocklistSource.objects.filter(url=url).exclude(pk=self.instance.pk).first()
+        if same is not None:
+            # Named, with a link: Django's own "Blocklist source with this Url already exists."
+            # says neither which one nor where.
+            raise ValidationError(
+                format_html(
+                    'This URL is already the source <a href="{}">{}</a>; change that one '
+                    "instead, or use another URL.",
+                    reverse("blocklist_edit", args=[same.pk]),
+                    same.name,
+                ),
+                code="unique",
+            )
+        return url
 
     def clean_bantime_text(self) -> int | None:
         text = str(self.cleaned_data.get("bantime_text") or "").strip()

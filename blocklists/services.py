@@ -26,12 +26,12 @@ from django.utils import timezone
 from bangui.fail2ban import Fail2banClient, Fail2banError
 from bangui.fail2ban.configured import get_client
 from bangui.models import AppSettings
-from bangui.status import status_busy, status_busy_end
+from bangui.status import status_busy, status_busy_end, status_changed
 from blocklists.fetch import FetchError, fetch_list
 from blocklists.jail import JailError, jail_for, jail_ready, networks_supported
 from blocklists.models import BlocklistSource, ImportRun
 from blocklists.parse import filter_entries, parse_list
-from jails.audit.services import Actor
+from jails.audit.services import Action, Actor, audit_record
 from jails.models import AuditEvent
 
 log = logging.getLogger("bangui.blocklists")
@@ -216,7 +216,30 @@ class _Run:
         if error:
             self.note(error)
         self.save(force=True)
+        _audit_outcome(self.run)
         return self.run
+
+
+def _audit_outcome(run: ImportRun) -> None:
+    """The audit says how an import ended (starting one is recorded when it is queued)."""
+    ok = run.status in (ImportRun.Status.OK, ImportRun.Status.UNCHANGED)
+    name = run.source_name or run.url
+    if run.status == ImportRun.Status.UNCHANGED:
+        said = f"{name}: same list as last time, its bans are still fresh; nothing sent"
+    elif run.dry_run:
+        said = f"{name}: dry run, {run.valid:,} addresses counted, nothing banned"
+    elif ok:
+        said = (
+            f"{name}: {run.newly_banned:,} banned, {run.already_banned:,} already banned, "
+            f"{run.skipped_total:,} skipped, in {run.jail}"
+        )
+    else:
+        said = f"{name}: {run.get_status_display().lower()}: {run.error}"
+    actor = Actor(user=None, username=run.username or "schedule", client_ip=run.client_ip)
+    audit_record(
+        actor=actor, action=Action.BLOCKLIST_IMPORT, target=name, ok=ok, result=said,
+        params={"run": run.pk, "status": run.status},
+    )  # fmt: skip
 
 
 def _fresh_repeat(run: ImportRun, client: Fail2banClient, sha: str) -> ImportRun | None:
@@ -399,6 +422,7 @@ def _after_bans(state: _Run, banned: list[str]) -> None:
     """
     if not banned:
         return
+    status_changed()  # the status bar and the dashboard count the new bans at once
     try:
         from django_q.tasks import async_task
 

@@ -66,5 +66,6 @@ def imports_start(*, actor: Actor, sources: list[BlocklistSource]) -> ImportStar
         audit_record(
             actor=actor, action=Action.BLOCKLIST_IMPORT, target=", ".join(outcome.started),
             params={"runs": [r.pk for r in runs]},
+            result=f"import queued for {', '.join(outcome.started)}; its outcome follows",
         )  # fmt: skip
     return outcome

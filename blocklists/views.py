@@ -12,7 +12,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from bangui.web import is_partial
 from blocklists import sources
-from blocklists.forms import SourceForm
+from blocklists.forms import PreviewForm, SourceForm
 from blocklists.models import BlocklistSource, ImportRun
 from blocklists.preview import preview
 from blocklists.selectors import active_runs, recent_runs, source_rows
@@ -51,12 +51,16 @@ def source_add(request: HttpRequest) -> HttpResponse:
 
 
 def _preview(request: HttpRequest, form: SourceForm) -> HttpResponse:
-    form.is_valid()  # the URL may be fine while another field is not
-    url = form.cleaned_data.get("url") if "url" not in form.errors else None
+    """Any URL can be previewed, also one that is a source already (saving it would not be)."""
+    checked = PreviewForm(request.POST)
+    url = checked.cleaned_data["url"] if checked.is_valid() else None
     result = preview(url, client_ip=actor_from(request).client_ip) if url else None
+    url_error = "" if url else " ".join(str(e) for e in checked.errors.get("url", []))
+    extra = {"preview": result, "url_error": url_error}
     if is_partial(request):
-        return render(request, "blocklists/_preview.html", {"preview": result, "form": form})
-    return _page(request, form, preview=result)
+        return render(request, "blocklists/_preview.html", {"form": form, **extra})
+    form.is_valid()  # the full page shows every field's error next to it
+    return _page(request, form, **extra)
 
 
 @require_http_methods(["GET", "POST"])

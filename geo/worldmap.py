@@ -108,6 +108,24 @@ def country_name(code: str) -> str:
     return country_names().get(code.upper(), code.upper())
 
 
+@cache
+def _codes_by_name() -> dict[str, str]:
+    from pygal_maps_world.i18n import COUNTRIES
+
+    found = {str(name).casefold(): code.upper() for code, name in COUNTRIES.items()}
+    found.update({name.casefold(): code for code, name in country_names().items()})
+    return found
+
+
+def country_code(text: str) -> str | None:
+    """The ISO code for a code ("de") or a name as BanGUI or ISO writes it ("Germany",
+    "south korea", "Korea, Republic of"); None when it is neither."""
+    text = " ".join(text.split())
+    if len(text) == 2 and text.isascii() and text.isalpha():
+        return text.upper()
+    return _codes_by_name().get(text.casefold())
+
+
 def render_map(
     counts: Mapping[str, int],
     bands: Mapping[str, int],

@@ -39,6 +39,14 @@ class AuditEvent(models.Model):
         BLOCKLIST_EDIT = "blocklist_edit", "Edit blocklist"
         BLOCKLIST_DELETE = "blocklist_delete", "Delete blocklist"
         BLOCKLIST_IMPORT = "blocklist_import", "Import blocklist"
+        LOGIN = "login", "Log in"
+        LOGIN_FAILED = "login_failed", "Failed login"
+        LOGOUT = "logout", "Log out"
+        SETUP = "setup", "Setup"
+        USER_ADD = "user_add", "Add user"
+        USER_CHANGE = "user_change", "Change user"
+        PASSWORD = "password", "Change password"
+        TOTP = "totp", "Two-factor login"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(

@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.validators import UnicodeUsernameValidator
 
 from bangui.fail2ban import Fail2banClient, Fail2banError
 
@@ -15,6 +16,14 @@ _TIMEZONES = sorted(zoneinfo.available_timezones())
 
 
 class SetupForm(forms.Form):
+    token = forms.CharField(widget=forms.HiddenInput, max_length=200)
+    username = forms.CharField(
+        label="Admin user name",
+        max_length=150,
+        initial="admin",
+        validators=[UnicodeUsernameValidator()],
+        help_text="Letters, digits and @ . + - _ only.",
+    )
     password = forms.CharField(
         label="Admin password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
@@ -92,3 +101,19 @@ class LoginForm(forms.Form):
             self.fields["username"].required = True
             self.fields["username"].widget.attrs["autocomplete"] = "username"
         self.fields["password"].widget.attrs["autofocus"] = True
+
+
+class CodeForm(forms.Form):
+    """The second login step: a code from the authenticator app, or a recovery code."""
+
+    code = forms.CharField(
+        label="Code",
+        max_length=32,
+        help_text="The 6 digits your authenticator app shows, or one of your recovery codes.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+    def clean_code(self) -> str:
+        return "".join(str(self.cleaned_data["code"]).split())

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import hmac
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.db import transaction
 from django.utils import timezone
 
-from bangui.models import AppSettings
+from bangui.models import AppSettings, UserProfile
+from bangui.roles import Role
+
+log = logging.getLogger("bangui.setup")
 
 ADMIN_USERNAME = "admin"
 
@@ -40,28 +50,82 @@ def setup_complete(
     fail2ban_config_dir: str,
     timezone_name: str,
     session_minutes: int,
+    username: str = ADMIN_USERNAME,
 ) -> AbstractUser:
-    """Create the admin user and the settings row in one transaction.
+    """Create the first admin and the settings row, once.
 
-    If a previous attempt stopped half-way (the user exists, setup is not
-    marked done), this completes it: the user's password is set again.
+    Safe against two submissions at the same time, on SQLite and PostgreSQL:
+    the settings row is claimed with a conditional UPDATE (only one request
+    sees its row change from "not set up" to "set up"), inside the same
+    transaction that creates the user, so the loser changes nothing.
     """
     User = get_user_model()
+    now = timezone.now()
     with transaction.atomic():
-        row = AppSettings.objects.filter(pk=1).first()
-        if row is not None and row.setup_done:
+        AppSettings.objects.get_or_create(
+            pk=1,
+            defaults={
+                "fail2ban_socket": fail2ban_socket,
+                "fail2ban_config_dir": fail2ban_config_dir,
+            },
+        )
+        claimed = AppSettings.objects.filter(pk=1, setup_completed_at__isnull=True).update(
+            fail2ban_socket=fail2ban_socket,
+            fail2ban_config_dir=fail2ban_config_dir,
+            timezone=timezone_name,
+            session_minutes=session_minutes,
+            setup_completed_at=now,
+            updated_at=now,
+        )
+        if not claimed:
             raise SetupAlreadyDone
-        user = User.objects.filter(username=ADMIN_USERNAME).first() or User(username=ADMIN_USERNAME)
+        user = User.objects.filter(username=username).first() or User(username=username)
         user.is_staff = True
         user.is_superuser = True
         user.is_active = True
         user.set_password(password)
         user.save()
-        row = row or AppSettings(pk=1)
-        row.fail2ban_socket = fail2ban_socket
-        row.fail2ban_config_dir = fail2ban_config_dir
-        row.timezone = timezone_name
-        row.session_minutes = session_minutes
-        row.setup_completed_at = timezone.now()
-        row.save()
+        UserProfile.objects.update_or_create(user=user, defaults={"role": Role.ADMIN})
+    AppSettings.forget()
+    setup_token_remove()
     return user
+
+
+# -- the setup token ------------------------------------------------------------------
+# Until setup is done, whoever opens /setup/ first would become root on this host:
+# the form needs a one-time token that only someone with a shell on the host can read.
+
+TOKEN_FILE = "setup-token"
+
+
+def setup_token_path() -> Path:
+    return Path(settings.DATA_DIR) / TOKEN_FILE
+
+
+def setup_token() -> str:
+    """The setup token, created (0600, in the data dir) the first time it is asked for."""
+    path = setup_token_path()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_urlsafe(32) + "\n")
+    token = path.read_text().strip()
+    log.warning(
+        "BanGUI is not set up yet. Open /setup/?token=%s on this server to set it up "
+        "(the token is also in %s).",
+        token,
+        path,
+    )
+    return token
+
+
+def setup_token_valid(candidate: object) -> bool:
+    if not isinstance(candidate, str) or not candidate or len(candidate) > 200:
+        return False
+    return hmac.compare_digest(candidate.encode(), setup_token().encode())
+
+
+def setup_token_remove() -> None:
+    setup_token_path().unlink(missing_ok=True)

@@ -60,12 +60,14 @@ def pg_env() -> Iterator[dict[str, str]]:
             BANGUI_DB_HOST=base,
             BANGUI_DB_USER="postgres",
             BANGUI_DB_NAME="bangui",
+            BANGUI_STATIC_ROOT=os.path.join(data_dir, "static"),
             DJANGO_SETTINGS_MODULE="bangui.settings",
         )
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-            cwd=ROOT, env=env, check=True, timeout=180,
-        )  # fmt: skip
+        for command in ("migrate", "collectstatic"):  # gunicorn refuses to start without both
+            subprocess.run(
+                [sys.executable, "manage.py", command, "--noinput", "-v0"],
+                cwd=ROOT, env=env, check=True, timeout=180,
+            )  # fmt: skip
         yield env
     finally:
         subprocess.run(

@@ -21,19 +21,26 @@ GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 @pytest.fixture(scope="module")
 def data_dir() -> str:
     path = tempfile.mkdtemp(prefix="bangui-guard-")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=_env(path),
-        check=True,
-        timeout=120,
-    )
+    for command in ("migrate", "collectstatic"):  # gunicorn refuses to start without both
+        subprocess.run(
+            [sys.executable, "manage.py", command, "--noinput", "-v0"],
+            cwd=ROOT,
+            env=_env(path),
+            check=True,
+            timeout=120,
+        )
     return path
 
 
 def _env(data_dir: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BANGUI_", "DJANGO_"))}
-    env.update({"BANGUI_DATA_DIR": data_dir, "DJANGO_SETTINGS_MODULE": "bangui.settings"})
+    env.update(
+        {
+            "BANGUI_DATA_DIR": data_dir,
+            "BANGUI_STATIC_ROOT": os.path.join(data_dir, "static"),
+            "DJANGO_SETTINGS_MODULE": "bangui.settings",
+        }
+    )
     env.update(extra)
     return env
 
@@ -92,6 +99,19 @@ def test_a_bad_trusted_proxies_value_is_named_by_bangui(data_dir, value):
     assert "BanGUI cannot start: BANGUI_TRUSTED_PROXIES=" in out
     assert "is not an IP address or network" in out
     assert "forwarded_allow_ips" not in out
+
+
+def test_gunicorn_refuses_to_start_without_the_collected_static_files(tmp_path):
+    empty = tmp_path / "data"
+    empty.mkdir(mode=0o700)
+    env = _env(str(empty))
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=ROOT, env=env, check=True, timeout=120,
+    )  # fmt: skip
+    out = _exits_with(_gunicorn(str(empty), _free_port()))
+    assert "The static files have not been collected" in out
+    assert "manage.py collectstatic --noinput" in out
 
 
 def test_gunicorn_with_two_workers_refuses_to_start(data_dir):

@@ -80,10 +80,10 @@ def test_the_status_bar_polls_with_htmx(admin_client):
     assert "every 10s" in body
 
 
-def test_ready_is_503_when_fail2ban_is_offline(client, configured, f2b):
-    assert client.get("/health/ready").status_code == 200
+def test_ready_is_503_when_fail2ban_is_offline(admin_client, f2b):
+    assert admin_client.get("/health/ready").status_code == 200
     f2b.stop()
-    response = client.get("/health/ready")
+    response = admin_client.get("/health/ready")
     assert response.status_code == 503
     data = json.loads(response.content)
     assert data["status"] == "unavailable"
@@ -91,11 +91,23 @@ def test_ready_is_503_when_fail2ban_is_offline(client, configured, f2b):
     assert data["checks"]["database"]["ok"] is True
 
 
-def test_ready_reports_the_scheduler_heartbeat(client, configured):
-    data = json.loads(client.get("/health/ready").content)
+def test_ready_tells_strangers_status_words_only(client, configured, f2b):
+    f2b.stop()
+    response = client.get("/health/ready")
+    assert response.status_code == 503
+    data = json.loads(response.content)
+    assert data == {
+        "status": "unavailable",
+        "checks": {"database": "ok", "fail2ban": "failing", "scheduler": "failing"},
+    }
+    assert f2b.socket_path not in response.content.decode()
+
+
+def test_ready_reports_the_scheduler_heartbeat(admin_client):
+    data = json.loads(admin_client.get("/health/ready").content)
     assert data["status"] == "degraded" and data["checks"]["scheduler"]["ok"] is False
     lock_acquire("scheduler")
-    data = json.loads(client.get("/health/ready").content)
+    data = json.loads(admin_client.get("/health/ready").content)
     assert data["status"] == "ok"
 
 

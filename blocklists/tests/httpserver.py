@@ -13,6 +13,7 @@ that would hide how ``requests`` actually streams.
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections import Counter
@@ -55,13 +56,21 @@ class _Server(ThreadingHTTPServer):
 
 
 class LocalServer:
-    """A threaded HTTP server on a random port; use as a context manager."""
+    """A threaded HTTP server on a random port; use as a context manager.
 
-    def __init__(self) -> None:
+    ``host`` is another loopback address (127.0.0.2) for a second "internal"
+    server; ``tls`` a server-side context that makes it an HTTPS server.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", *, tls: ssl.SSLContext | None = None) -> None:
         self.routes: dict[str, Handler] = {}
         self.hits: Counter[str] = Counter()
         self.lock = threading.Lock()
-        self._httpd = _Server(("127.0.0.1", 0), _RequestHandler)
+        self.host = host
+        self.scheme = "https" if tls else "http"
+        self._httpd = _Server((host, 0), _RequestHandler)
+        if tls is not None:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
         self._httpd.owner = self
         self.port: int = self._httpd.server_address[1]
         # A short poll interval: shutdown() waits for one, and every test stops a server.
@@ -69,8 +78,9 @@ class LocalServer:
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
 
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+    def url(self, path: str, host: str | None = None) -> str:
+        """The URL of ``path``, by default on the server's own address."""
+        return f"{self.scheme}://{host or self.host}:{self.port}{path}"
 
     def route(self, path: str, handler: Handler) -> None:
         with self.lock:

@@ -61,6 +61,7 @@ def test_a_killed_import_is_reaped_with_the_bans_fail2ban_holds(f2b_private: Fai
             **os.environ,
             "BANGUI_DATA_DIR": str(settings.DATA_DIR),
             "BANGUI_DB_NAME": str(connection.settings_dict["NAME"]),
+            "BANGUI_BLOCKLIST_ALLOW_HOSTS": "127.0.0.1",  # the list server above
         }
         proc = subprocess.Popen(
             [sys.executable, "manage.py", "import_blocklist", "--source", "big"],

@@ -77,7 +77,8 @@ def test_bad_input_gets_a_clear_message_and_saves_nothing(  # type: ignore[no-un
 def test_a_duplicate_url_is_refused(admin_client) -> None:  # type: ignore[no-untyped-def]
     BlocklistSource.objects.create(name="a", url="https://example.org/l.txt")
     response = admin_client.post("/blocklists/add/", {**VALID, "url": "https://example.org/l.txt"})
-    assert response.status_code == 400 and "already exists" in response.content.decode()
+    body = response.content.decode()
+    assert response.status_code == 400 and "This URL is already the source" in body
 
 
 def test_preview_shows_counts_and_saves_nothing(admin_client, http_server: LocalServer) -> None:  # type: ignore[no-untyped-def]

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from bangui.fail2ban import Fail2banError, cli, configapply, configfiles
 from bangui.models import AppSettings
-from bangui.status import current_status, status_invalidate
+from bangui.status import current_status, status_changed
 from jails.audit.services import Action, Actor, audit_record
 from jails.live.selectors import banlist_invalidate, running_jails_invalidate
 from jails.models import ConfigChange
@@ -115,7 +115,7 @@ def config_apply(
         ok=result.ok,
         result="\n".join(p for p in (result.message, result.output) if p),
     )
-    status_invalidate()
+    status_changed()
     banlist_invalidate()
     running_jails_invalidate(_socket())
     return Applied(result=result, change=change)
@@ -168,6 +168,6 @@ def config_rollback(*, actor: Actor, change: ConfigChange) -> str:
         actor=actor, action=Action.CONFIG_WRITE, target=f"rollback: {change.what}",
         params={"files": change.files}, result=f"{message}\n{outcome}",
     )  # fmt: skip
-    status_invalidate()
+    status_changed()
     running_jails_invalidate(_socket())
     return message

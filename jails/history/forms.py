@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from bangui.fail2ban.validation import clean_network
 from bangui.web import ALL
+from geo.worldmap import country_code
 from jails.history.ranges import RANGES
 from jails.history.selectors import DEFAULT_SORT, SORTS, IpQuery
 from jails.models import BanRecord
@@ -20,7 +21,6 @@ from jails.models import BanRecord
 PERIOD_CHOICES = [(ALL, "All time"), *((key, spec.label) for key, spec in RANGES.items())]
 IP_MAX = 64
 _PREFIX_RE = re.compile(r"[0-9a-f.:]+")
-_COUNTRY_RE = re.compile(r"[A-Za-z]{2}")
 
 
 def parse_ip_query(text: str) -> IpQuery | None:
@@ -69,11 +69,11 @@ class HistoryFilterForm(forms.Form):
     country = forms.CharField(
         label="Country",
         required=False,
-        max_length=2,
+        max_length=60,
         widget=forms.TextInput(
-            attrs={"placeholder": "e.g. DE", "autocomplete": "off", "spellcheck": "false"}
+            attrs={"placeholder": "DE or Germany", "autocomplete": "off", "spellcheck": "false"}
         ),
-        error_messages={"max_length": "A country code is two letters, such as DE or US."},
+        error_messages={"max_length": "A country is a two-letter code or a name, such as DE."},
     )
     ip = forms.CharField(
         label="IP or network",
@@ -120,9 +120,13 @@ class HistoryFilterForm(forms.Form):
         value: str = self.cleaned_data["country"].strip()
         if not value:
             return None
-        if not _COUNTRY_RE.fullmatch(value):
-            raise ValidationError("A country code is two letters, such as DE or US.")
-        return value.upper()
+        code = country_code(value)
+        if code is None:
+            raise ValidationError(
+                f"“{value[:60]}” is not a country BanGUI knows; use its name or its two-letter "
+                "code, such as Germany or DE."
+            )
+        return code
 
     def clean_ip(self) -> IpQuery | None:
         return parse_ip_query(self.cleaned_data["ip"])

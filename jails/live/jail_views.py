@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -32,7 +33,14 @@ def jail_list(request: HttpRequest) -> HttpResponse:
         q, sort = form.cleaned_data["q"], form.cleaned_data["sort"] or "name"
     with kept_client() as c:
         overview = jail_overview(client=c, config_dir=config_dir(), q=q, sort=sort)
-    context = {"nav": "jails", "overview": overview, "form": form, "q": q, "sort": sort}
+    context = {
+        "nav": "jails",
+        "overview": overview,
+        "form": form,
+        "q": q,
+        "sort": sort,
+        "restart_command": bool(settings.BANGUI_FAIL2BAN_START_COMMAND),
+    }
     if is_partial(request):
         return render(request, "jails/live/_jail_table.html", context)
     return render(request, "jails/live/list.html", context)
@@ -46,7 +54,9 @@ def jail_show(request: HttpRequest, name: str) -> HttpResponse:
         return _jail_page(request, jail, c)
 
 
-def _jail_page(request: HttpRequest, jail: str, c: Fail2banClient) -> HttpResponse:
+def _jail_page(
+    request: HttpRequest, jail: str, c: Fail2banClient, ignore_form: IgnoreAddForm | None = None
+) -> HttpResponse:
     search = BanSearchForm(request.GET)
     q, page = "", 1
     if search.is_valid():
@@ -69,7 +79,7 @@ def _jail_page(request: HttpRequest, jail: str, c: Fail2banClient) -> HttpRespon
         context["error"] = exc
         context["not_running"] = getattr(exc, "unknown_jail", False)  # stopped just now
         return render(request, "jails/live/detail_unavailable.html", context)
-    context["ignore_form"] = IgnoreAddForm()
+    context["ignore_form"] = ignore_form or IgnoreAddForm()
     return render(request, "jails/live/detail.html", context)
 
 
@@ -209,19 +219,22 @@ def fail2ban_restart(request: HttpRequest) -> HttpResponse:
 def ignore_add(request: HttpRequest, name: str) -> HttpResponse:
     jail = jail_or_404(name)
     form = IgnoreAddForm(request.POST)
-    if not form.is_valid():
-        for error in form.errors.get("entries", []):
-            messages.error(request, str(error))
+    if form.is_valid():
+        entries = form.cleaned_data["entries"]
+        try:
+            services.ignore_add(
+                actor=actor_from(request), client=get_client(), jail=jail, entries=entries
+            )
+        except services.ActionError as exc:  # fail2ban's side: said at the top, as elsewhere
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Added to {jail}'s ignore list: {', '.join(entries)}.")
         return _back(request, jail)
-    entries = form.cleaned_data["entries"]
-    return _run(
-        request,
-        f"Added to {jail}'s ignore list: {', '.join(entries)}.",
-        lambda: services.ignore_add(
-            actor=actor_from(request), client=get_client(), jail=jail, entries=entries
-        ),
-        jail,
-    )
+    # The page again, the error next to the field (not 1,300 px up in the messages).
+    with kept_client() as c:
+        response = _jail_page(request, jail, c, ignore_form=form)
+    response.status_code = 400
+    return response
 
 
 @require_POST

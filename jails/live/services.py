@@ -18,7 +18,7 @@ from django.core.cache import cache
 from bangui.fail2ban import Fail2banClient, Fail2banError, cli
 from bangui.fail2ban.restart import restart
 from bangui.fail2ban.validation import clean_jail, clean_network
-from bangui.status import status_invalidate
+from bangui.status import status_changed
 from geo.addresses import LABELS, network_address, parse_ip
 from jails.audit.services import Action, Actor, audit_record
 from jails.history import services as history
@@ -60,7 +60,7 @@ class ActionError(Exception):
 def _invalidate(client: Fail2banClient, *jails: str) -> None:
     banlist_invalidate(*jails)
     running_jails_invalidate(client.socket_path)
-    status_invalidate()
+    status_changed()
 
 
 def _running(client: Fail2banClient, jail: str) -> str:
@@ -81,9 +81,10 @@ def _audited(
     target: str,
     params: dict[str, Any],
     fn: Callable[[], T],
-    describe: Callable[[T], str] = str,
+    done: str | Callable[[T], str],
 ) -> T:
-    """Run ``fn()``; audit the outcome (``describe``d); turn fail2ban errors into ActionError."""
+    """Run ``fn()``; audit the outcome as a sentence (``done``, or ``done(result)``);
+    turn fail2ban errors into ActionError (audited as failed, with the reason)."""
     try:
         result = fn()
     except (Fail2banError, ActionError) as exc:
@@ -91,12 +92,18 @@ def _audited(
             actor=actor, action=action, target=target, params=params, ok=False, result=str(exc)
         )
         raise ActionError(str(exc)) from exc
-    audit_record(actor=actor, action=action, target=target, params=params, result=describe(result))
+    said = done if isinstance(done, str) else done(result)
+    audit_record(actor=actor, action=action, target=target, params=params, result=said)
     return result
 
 
-def _unbanned(count: int) -> str:
-    return f"{count} unbanned"
+def _lifted(where: str) -> Callable[[int], str]:
+    def said(count: int) -> str:
+        if not count:
+            return f"was not banned {where}; nothing lifted"
+        return f"{count} ban{'s' if count != 1 else ''} lifted {where}"
+
+    return said
 
 
 # -- the manual jail ----------------------------------------------------------
@@ -298,7 +305,12 @@ def ban_remove(*, actor: Actor, client: Fail2banClient, ip: str, jail: str | Non
 def _unban(*, actor: Actor, client: Fail2banClient, ip: str, jail: str | None) -> int:
     if jail is None:
         count = _audited(
-            actor, Action.UNBAN, ip, {"jail": "*"}, lambda: client.unban_everywhere([ip]), _unbanned
+            actor,
+            Action.UNBAN,
+            ip,
+            {"jail": "*"},
+            lambda: client.unban_everywhere([ip]),
+            _lifted("in every jail"),
         )
         _invalidate(client, *_safe_jails(client))
         return count
@@ -309,7 +321,7 @@ def _unban(*, actor: Actor, client: Fail2banClient, ip: str, jail: str | None) -
         ip,
         {"jail": jail},
         lambda: client.unban(_running(client, jail), [ip]),
-        _unbanned,
+        _lifted(f"in {jail}"),
     )
     _invalidate(client, jail)
     return count
@@ -319,7 +331,7 @@ def ban_remove_all(*, actor: Actor, client: Fail2banClient) -> int:
     """Lift every ban in every jail (archived first: fail2ban deletes their rows)."""
     jails = _safe_jails(client)
     history.history_sync(client=client)
-    count = _audited(actor, Action.UNBAN_ALL, "*", {}, client.unban_all, _unbanned)
+    count = _audited(actor, Action.UNBAN_ALL, "*", {}, client.unban_all, _lifted("in every jail"))
     history.history_mark_all_unbanned(by=actor.username or "BanGUI")
     _invalidate(client, *jails)
     return count
@@ -344,9 +356,15 @@ def jail_stop(*, actor: Actor, client: Fail2banClient, jail: str) -> None:
     jail = clean_jail(jail)
     if jail not in _safe_jails(client):
         # Stopping twice is not an error: the jail is already gone.
-        audit_record(actor=actor, action=Action.JAIL_STOP, target=jail, result="not running")
+        audit_record(
+            actor=actor, action=Action.JAIL_STOP, target=jail,
+            result=f"jail {jail} was not running; nothing to stop",
+        )  # fmt: skip
         return
-    _audited(actor, Action.JAIL_STOP, jail, {}, lambda: client.stop_jail(jail))
+    _audited(
+        actor, Action.JAIL_STOP, jail, {}, lambda: client.stop_jail(jail),
+        f"jail {jail} stopped; its bans are lifted until it starts again",
+    )  # fmt: skip
     idle_state.pop(jail, None)
     _invalidate(client, jail)
 
@@ -371,7 +389,7 @@ def jail_start(*, actor: Actor, client: Fail2banClient, config_dir: str, jail: s
             )
         return "started"
 
-    _audited(actor, Action.JAIL_START, jail, {}, start)
+    _audited(actor, Action.JAIL_START, jail, {}, start, f"jail {jail} started")
     _invalidate(client, jail)
 
 
@@ -388,6 +406,7 @@ def jail_reload(*, actor: Actor, client: Fail2banClient, config_dir: str, jail: 
                 config_dir=config_dir, socket_path=_socket(client), jail=_running(client, jail)
             ).output
         ),
+        f"jail {jail} read again from its config files",
     )
     idle_state.pop(jail, None)
     _invalidate(client, jail)
@@ -401,6 +420,7 @@ def jail_idle_set(*, actor: Actor, client: Fail2banClient, jail: str, idle: bool
         jail,
         {"idle": idle},
         lambda: client.set(_running(client, jail), "idle", idle),
+        f"jail {jail} is {'idle' if idle else 'active'}",
     )
     idle_state[jail] = idle
 
@@ -414,6 +434,7 @@ def fail2ban_reload(*, actor: Actor, client: Fail2banClient, config_dir: str) ->
         "fail2ban",
         {},
         lambda: cli.reload(config_dir=config_dir, socket_path=_socket(client)).output,
+        "every jail read again from the config files",
     )
     idle_state.clear()
     _invalidate(client, *jails)
@@ -432,9 +453,13 @@ def fail2ban_restart(*, actor: Actor, client: Fail2banClient) -> None:
         restart(client, command=command)
         return "restarted"
 
-    _audited(actor, Action.FAIL2BAN_RESTART, "fail2ban", {"command": command}, run)
+    _audited(
+        actor, Action.FAIL2BAN_RESTART, "fail2ban", {"command": command}, run,
+        "fail2ban stopped and started again",
+    )  # fmt: skip
     idle_state.clear()
     cache.clear()
+    status_changed()
 
 
 # -- ignore lists -------------------------------------------------------------
@@ -449,6 +474,7 @@ def ignore_add(*, actor: Actor, client: Fail2banClient, jail: str, entries: list
         jail,
         {"entries": clean},
         lambda: client.add_ignore(_running(client, jail), clean),
+        f"added to {jail}'s ignore list: {', '.join(clean)}",
     )
 
 
@@ -463,7 +489,10 @@ def ignore_remove(*, actor: Actor, client: Fail2banClient, jail: str, entry: str
             raise ActionError(f"{clean} is not in {name}'s ignore list; nothing was removed.")
         return client.set(name, "delignoreip", clean)
 
-    _audited(actor, Action.IGNORE_REMOVE, jail, {"entry": clean}, remove)
+    _audited(
+        actor, Action.IGNORE_REMOVE, jail, {"entry": clean}, remove,
+        f"{clean} removed from {jail}'s ignore list",
+    )  # fmt: skip
 
 
 def ignoreself_set(*, actor: Actor, client: Fail2banClient, jail: str, value: bool) -> None:
@@ -474,4 +503,5 @@ def ignoreself_set(*, actor: Actor, client: Fail2banClient, jail: str, value: bo
         jail,
         {"ignoreself": value},
         lambda: client.set(_running(client, jail), "ignoreself", value),
+        f"ignoreself {'on' if value else 'off'} in {jail}",
     )

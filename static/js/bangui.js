@@ -96,3 +96,22 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// The regex tester: choosing a filter fills in the log file of a jail that uses it
+// (select[data-logpaths] maps filter files to log paths), unless one was typed.
+document.addEventListener("DOMContentLoaded", function () {
+  var select = document.querySelector("select[data-logpaths]");
+  var path = document.getElementById("id_log_path");
+  if (!select || !path) {
+    return;
+  }
+  var logs = JSON.parse(select.getAttribute("data-logpaths") || "{}");
+  var filled = path.value;
+  select.addEventListener("change", function () {
+    if (path.value && path.value !== filled) {
+      return; // typed by hand: keep it
+    }
+    filled = logs[select.value] || "";
+    path.value = filled;
+  });
+});

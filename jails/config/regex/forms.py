@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -78,10 +79,19 @@ class RegexTestForm(forms.Form):
         label="Last lines", min_value=1, max_value=MAX_LINES, initial=500, required=False
     )
 
-    def __init__(self, *args: Any, filters: list[str], allow: list[str], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        filters: list[str],
+        allow: list[str],
+        logs: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["filter"]
         assert isinstance(field, forms.ChoiceField)
+        # Choosing a filter fills in the log file of a jail that uses it (bangui.js).
+        field.widget.attrs["data-logpaths"] = json.dumps(logs or {})
         field.choices = [("", "— none: use the regexes typed below —")] + [
             (f, f.rpartition(".")[0]) for f in filters
         ]

@@ -80,6 +80,21 @@ def _filters() -> list[str]:
     return [i.name for i in infos if not i.is_local]
 
 
+def _filter_logs() -> dict[str, str]:
+    """For each filter file ("sshd.conf"), the first log file of a jail that uses it."""
+    try:
+        jails = configured_jails(config_dir())
+    except Fail2banError:
+        return {}
+    found: dict[str, str] = {}
+    for jail in sorted(jails, key=lambda j: (not j.enabled, j.name)):
+        name = jail.filter.split("[", 1)[0].strip()
+        first = next((line.strip() for line in jail.logpath.splitlines() if line.strip()), "")
+        if name and first and not first.startswith("%") and f"{name}.conf" not in found:
+            found[f"{name}.conf"] = first.split()[0]
+    return found
+
+
 def _filter_file(folder: Path, failregex: str, ignoreregex: str) -> Path:
     """A one-off filter file holding the typed regexes (% doubled: fail2ban interpolates)."""
 
@@ -148,11 +163,17 @@ def mark(result: RegexResult) -> list[MarkedLine]:
 @vary_on_headers("HX-Request")
 def regex_tester(request: HttpRequest) -> HttpResponse:
     allow = log_allowlist()
+    logs = _filter_logs()
     if request.method == "GET":
-        form = RegexTestForm(filters=_filters(), allow=allow)
+        # ?filter=sshd.conf (from a filter's page): that filter, and its jail's log file.
+        chosen = request.GET.get("filter", "")
+        initial = (
+            {"filter": chosen, "log_path": logs[chosen], "source": "file"} if chosen in logs else {}
+        )
+        form = RegexTestForm(filters=_filters(), allow=allow, initial=initial, logs=logs)
         context: dict[str, object] = {"nav": "config", "tab": "regex", "form": form}
         return render(request, "jails/config/regex.html", context)
-    form = RegexTestForm(request.POST, filters=_filters(), allow=allow)
+    form = RegexTestForm(request.POST, filters=_filters(), allow=allow, logs=logs)
     context = {"nav": "config", "tab": "regex", "form": form}
     if form.is_valid():
         field = "failregex"

@@ -184,7 +184,7 @@ def test_bad_filters_export_nothing(admin_client, records):
     assert response.status_code == 400
     text = response.content.decode()
     assert text.startswith("Nothing was exported. ")
-    assert "Country: A country code is two letters, such as DE or US." in text
+    assert "Country: “1” is not a country BanGUI knows" in text
     assert "IP or network: “zz” is not an address" in text
 
 

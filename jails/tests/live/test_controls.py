@@ -63,7 +63,10 @@ def test_ignore_list_rejects_bad_entries_and_changes_nothing(admin_client, f2b):
     before = f2b.client().get("alpha", "ignoreip")
     for bad in ("example.com", "0.0.0.0/0", "1.2.3.4; id", "x" * 10_000):
         response = admin_client.post("/jails/alpha/ignore/add/", {"entries": bad}, follow=True)
-        assert response.status_code == 200
+        # The jail page again, the reason next to the field it is about.
+        assert response.status_code == 400
+        assert 'id="ignore-add"' in response.content.decode()
+        assert "Nothing was added" in response.content.decode()
     assert f2b.client().get("alpha", "ignoreip") == before
     assert actions() == []
 
