@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal, NamedTuple
 
 from geo.addresses import LABELS
+from geo.worldmap import country_name
 
 # "invalid" is never stored: it marks input that was not an IP address.
 Source = Literal["mmdb", "http", "none", "private", "invalid"]
@@ -48,7 +49,12 @@ class GeoInfo(NamedTuple):
     def label(self) -> str:
         """Short text for people: the country, the special range, or ""."""
         if self.resolved:
-            return self.country_name or self.country_code
+            # One name everywhere: tables, charts and the map all use the map's
+            # names, whatever spelling the database or HTTP service returned
+            # ("Republic of Korea" against "South Korea").
+            if self.country_code:
+                return country_name(self.country_code)
+            return self.country_name
         return LABELS.get(self.special, "")
 
     @property

@@ -46,11 +46,17 @@ def test_the_tag_names_special_ranges(ip, text):
 
 
 def test_the_tag_escapes_what_it_shows():
-    info = GeoInfo("8.8.8.8", "US", "<script>x</script>", 1, '"><b>', "http", True)
+    # Without a code the stored name is shown as it is (with one, the map's name is).
+    info = GeoInfo("8.8.8.8", "", "<script>x</script>", 1, '"><b>', "http", True)
     html = render("{% geo info %}", info=info)
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
     assert '"><b>' not in html
+
+
+def test_the_tag_uses_one_name_per_country_whatever_the_source_wrote():
+    info = GeoInfo("1.2.3.4", "KR", "Republic of Korea", None, "", "http", True)
+    assert "South Korea" in render("{% geo info %}", info=info)
 
 
 def test_the_tag_takes_an_annotated_row_without_a_lookup(django_assert_num_queries, reader_spy):

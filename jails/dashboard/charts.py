@@ -32,24 +32,57 @@ def nice_max(value: int) -> int:
     return 10 * power
 
 
+def linear_ticks(value: int) -> list[int]:
+    """Whole-number ticks from 0 to at least ``value``, at most five gaps apart.
+
+    The step is 1, 2 or 5 × 10^n, so a maximum of 50 gives 0 10 20 … 50 rather
+    than 0 12.5 25 37.5 50: bans come in whole numbers.
+    """
+    value = max(value, 1)
+    step = nice_max(math.ceil(value / 5))
+    return list(range(0, math.ceil(value / step) * step + 1, step))
+
+
+def log_ticks(value: int) -> list[int]:
+    """0, 1, 10, 100 … up to the power of ten at or above ``value``."""
+    top = 10 ** math.ceil(math.log10(max(value, 1)))
+    return [0, *(10**k for k in range(round(math.log10(top)) + 1))]
+
+
 def _num(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
 def trend_svg(
-    points: Sequence[tuple[str, int]], *, title: str, label_every: int = 1, chart_id: str
+    points: Sequence[tuple[str, int]],
+    *,
+    title: str,
+    label_every: int = 1,
+    chart_id: str,
+    log: bool = False,
 ) -> SafeString:
-    """Columns for ``(label, count)`` points; every ``label_every``-th label is drawn."""
+    """Columns for ``(label, count)`` points; every ``label_every``-th label is drawn.
+
+    ``log`` draws heights on a log scale (of count + 1, so 0 stays 0): one large
+    blocklist import then no longer flattens the hours of detected attacks.
+    """
     n = max(len(points), 1)
-    top = nice_max(max((c for _, c in points), default=0))
+    peak = max((c for _, c in points), default=0)
+    ticks = log_ticks(peak) if log else linear_ticks(peak)
+    top = ticks[-1]
+
+    def share(count: int) -> float:
+        if log:
+            return math.log10(count + 1) / math.log10(top + 1)
+        return count / top
+
     inner_w = TREND_W - PAD_L - PAD_R
     inner_h = TREND_H - PAD_T - PAD_B
     slot = inner_w / n
     gap = min(2.0, slot * 0.2)
     grid = []
-    for i in range(5):
-        value = top * i / 4
-        y = PAD_T + inner_h - inner_h * i / 4
+    for value in ticks:
+        y = PAD_T + inner_h - inner_h * share(value)
         grid.append(
             format_html(
                 '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
@@ -60,13 +93,13 @@ def trend_svg(
                 _num(y),
                 PAD_L - 6,
                 _num(y + 4),
-                f"{value:,.0f}" if value == int(value) else _num(value),
+                f"{value:,}",
             )
         )
     bars = []
     labels = []
     for i, (label, count) in enumerate(points):
-        h = inner_h * count / top
+        h = inner_h * share(count)
         x = PAD_L + i * slot + gap / 2
         bars.append(
             format_html(

@@ -33,6 +33,12 @@ class DashboardForm(forms.Form):
     sort = forms.ChoiceField(
         required=False, choices=[(k, k) for k in SORTS], widget=forms.HiddenInput
     )
+    scale = forms.ChoiceField(
+        label="Trend scale",
+        required=False,
+        choices=[("linear", "Linear"), ("log", "Log scale")],
+        widget=forms.RadioSelect,
+    )
 
     @property
     def jail_field(self) -> forms.ChoiceField:
@@ -66,6 +72,10 @@ class DashboardForm(forms.Form):
     def sort_order(self) -> str:
         return self._value("sort", DEFAULT_SORT)
 
+    @property
+    def log_scale(self) -> bool:
+        return self._value("scale", "linear") == "log"
+
     def normalized(self) -> DashboardForm:
         """An unbound copy showing the values in effect (bad ones replaced by defaults)."""
         return DashboardForm(
@@ -74,6 +84,7 @@ class DashboardForm(forms.Form):
                 "origin": self.origin_filter or ALL,
                 "jail": self.jail_filter or ALL,
                 "sort": self.sort_order,
+                "scale": "log" if self.log_scale else "linear",
             },
             jails=self.jails,
         )

@@ -57,10 +57,13 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "jails": jails,
         "trend_svg": charts.trend_svg(
             points,
-            title=f"Bans per bucket, {win.spec.label.lower()}",
+            title=f"Bans per bucket, {win.spec.label.lower()}"
+            + (", log scale" if form.log_scale else ""),
             label_every=every,
             chart_id="chart-trend-title",
+            log=form.log_scale,
         ),
+        "log_scale": form.log_scale,
         "countries_pie": charts.pie_svg(
             countries,
             rest=data.total - sum(n for _, n in countries),

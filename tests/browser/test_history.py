@@ -96,19 +96,20 @@ def test_the_history_filters_sorts_and_opens_an_address(
     assert re.search(r"[?&]jail=sshd\b", page.url)
 
     # Sorting by fail2ban's ban count: the heading toggles, the form keeps the sort.
-    table.get_by_role("link", name="Ban count").click()
-    expect(table.locator("th[aria-sort=descending]")).to_have_text("Ban count ↓")
+    table.get_by_role("link", name="Ban #").click()
+    expect(table.locator("th[aria-sort=descending]")).to_have_text("Ban # ↓")
     expect(table.locator("tbody tr").first.locator("td").nth(6)).to_have_text("4")
     assert "sort=-bancount" in page.url
     page.select_option("#id_period", "7d")
     expect(table).to_contain_text("15 bans match the filters.")
-    expect(table.locator("th[aria-sort=descending]")).to_have_text("Ban count ↓")
+    expect(table.locator("th[aria-sort=descending]")).to_have_text("Ban # ↓")
     assert "sort=-bancount" in page.url and "period=7d" in page.url
 
     # Bad input is explained, not an error page.
     page.fill("#id_country", "1")
     expect(page.get_by_role("alert")).to_contain_text(
-        "Country: A country code is two letters, such as DE or US. This filter is not applied."
+        "Country: “1” is not a country BanGUI knows; use its name or its two-letter code, "
+        "such as Germany or DE. This filter is not applied."
     )
     assert page.evaluate("() => window.__sameDocument") is True
 

@@ -108,6 +108,18 @@ def filter_names(config_dir: str) -> list[str]:
     return list(conf_files(config_dir, "filter.d"))
 
 
+def include_only(name: str) -> bool:
+    """``common.conf`` and ``*-common.conf`` hold shared definitions other filters include;
+    they have no failregex of their own, so a jail using one would match nothing."""
+    return name == "common" or name.endswith("-common")
+
+
+def jail_filter_choices(config_dir: str, current: str = "") -> list[str]:
+    """Filters a jail can use: all but the include-only ones (the current one stays, so
+    an odd existing setting is shown as it is rather than silently changed)."""
+    return [n for n in filter_names(config_dir) if not include_only(n) or n == current]
+
+
 @dataclass(frozen=True)
 class ConfSource:
     item: ConfFile

@@ -32,6 +32,7 @@ from jails.config.jails.selectors import (
     filter_names,
     filter_values,
     jail_config,
+    jail_filter_choices,
     jail_rows,
     local_text,
     running_jails,
@@ -79,7 +80,7 @@ def _jail_page(
     applied: Applied | None = None, precheck_shown: bool = False,
 ) -> HttpResponse:  # fmt: skip
     settings = _settings_or_404(jail)
-    filters = filter_names(config_dir())
+    filters = jail_filter_choices(config_dir(), settings.filter_name)
     if form is None:
         form = JailSettingsForm(initial=_initial(settings), filters=filters)
     running = running_jails(get_client())
@@ -110,8 +111,9 @@ def config_jail(request: HttpRequest, name: str) -> HttpResponse:
     jail = jail_or_404(name)
     if request.method != "POST":
         return _jail_page(request, jail)
-    _settings_or_404(jail)
-    form = JailSettingsForm(request.POST, filters=filter_names(config_dir()))
+    settings = _settings_or_404(jail)
+    filters = jail_filter_choices(config_dir(), settings.filter_name)
+    form = JailSettingsForm(request.POST, filters=filters)
     if not form.is_valid():
         return _jail_page(request, jail, form=form)
     try:

@@ -219,3 +219,14 @@ def test_banguis_own_jail_without_a_filter_renders(config_admin_client, f2b_priv
     shown = config_admin_client.get("/config/files/jail.d/manual.conf/").content.decode()
     assert "BanGUI&#x27;s own jail file" in shown or "BanGUI's own jail file" in shown
     assert "A distribution file" not in shown
+
+
+def test_include_only_filters_are_not_offered_as_a_jails_filter(config_admin_client, f2b_private):
+    filter_d = f2b_private.conf_dir / "filter.d"
+    for name in ("common", "lab-common"):
+        (filter_d / f"{name}.conf").write_text("[DEFAULT]\n_daemon = \\S*\n")
+    body = config_admin_client.get("/config/jails/alpha/").content.decode()
+    assert '<option value="bangui-lab"' in body
+    assert '<option value="common"' not in body and '<option value="lab-common"' not in body
+    response = config_admin_client.post("/config/jails/alpha/", _form(f2b_private, filter="common"))
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()

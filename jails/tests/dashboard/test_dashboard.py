@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from datetime import UTC, datetime, timedelta
 
@@ -9,7 +10,7 @@ import pytest
 from django.core.cache import cache
 
 from bangui.models import AppSettings
-from jails.dashboard.charts import hbar_svg, nice_max, pie_svg, trend_svg
+from jails.dashboard.charts import hbar_svg, linear_ticks, log_ticks, nice_max, pie_svg, trend_svg
 from jails.dashboard.selectors import (
     ban_trend,
     bans_by_jail,
@@ -173,6 +174,24 @@ def test_charts_escape_text_and_use_no_style() -> None:
     assert [nice_max(v) for v in (0, 1, 3, 7, 12, 101)] == [1, 1, 5, 10, 20, 200]
 
 
+def test_trend_axis_ticks_are_whole_numbers() -> None:
+    assert linear_ticks(0) == [0, 1]
+    assert linear_ticks(3) == [0, 1, 2, 3]
+    assert linear_ticks(50) == [0, 10, 20, 30, 40, 50]
+    assert linear_ticks(602) == [0, 200, 400, 600, 800]
+    for peak in range(0, 2000, 7):
+        ticks = linear_ticks(peak)
+        assert ticks[-1] >= peak and len(ticks) <= 7
+    assert ".5<" not in trend_svg([("a", 50)], title="t", chart_id="c")
+
+
+def test_the_log_scale_keeps_small_columns_visible_next_to_an_import() -> None:
+    assert log_ticks(602) == [0, 1, 10, 100, 1000]
+    svg = trend_svg([("a", 602), ("b", 3)], title="t", chart_id="c", log=True)
+    heights = [float(h) for h in re.findall(r'<rect class="bar"[^>]* height="([\d.]+)"', svg)]
+    assert heights[1] > heights[0] / 5  # linear: 3/602 of it, under a pixel
+
+
 # -- the page -----------------------------------------------------------------------
 
 
@@ -201,6 +220,13 @@ def test_range_and_origin_filters(admin_client, week) -> None:  # type: ignore[n
     assert "198.51.100.4" in body and "203.0.113.7" not in body
     body = admin_client.get("/?range=30d&jail=blocklist-import").content.decode()
     assert "192.0.2.8" in body and "203.0.113.7" not in body
+
+
+def test_the_trend_scale_is_in_the_url(admin_client, week) -> None:  # type: ignore[no-untyped-def]
+    body = admin_client.get("/?range=30d&scale=log").content.decode()
+    assert "log scale</title>" in body
+    assert 'value="log" id="id_scale_1" checked' in body
+    assert "log scale</title>" not in admin_client.get("/?range=30d&scale=evil").content.decode()
 
 
 def test_bad_values_fall_back_to_defaults(admin_client, week) -> None:  # type: ignore[no-untyped-def]

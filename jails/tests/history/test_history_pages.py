@@ -106,8 +106,9 @@ def test_repeat_offenders_are_highlighted(admin_client, mixed):
         _rec("203.0.113.7", at=T0 + timedelta(hours=hours), jail="nginx")
     table = _table(_get(admin_client))
     # Three archived bans of 203.0.113.7; fail2ban's own ban count of 4 for .70.
-    assert table.count('title="3 bans of this address are archived">3 bans</span>') == 3
-    assert "fail2ban has banned this address 4 times" in table
+    in_history = 'title="3 bans of this address in the history, all jails">3 in history</a>'
+    assert table.count(in_history) == 3
+    assert "ban number 4 of this address in" in table
     assert table.count('<tr class="is-repeat">') == 4
     assert "198.51.100.4</a> <span" not in table  # banned once
 
@@ -372,8 +373,8 @@ def test_a_page_that_does_not_exist_shows_the_nearest_with_a_note(
         ("period=2w", "Time: Choose the last 24 hours, 7, 30 or 365 days, or all time."),
         ("jail=nope", "Jail: No ban in the history comes from a jail “nope”."),
         ("origin=alien", "Origin: Choose detected, manual, blocklist or any origin."),
-        ("country=1A", "Country: A country code is two letters, such as DE or US."),
-        ("country=DEU", "Country: A country code is two letters, such as DE or US."),
+        ("country=1A", "Country: “1A” is not a country BanGUI knows; use its name or its"),
+        ("country=DEU", "Country: “DEU” is not a country BanGUI knows; use its name or its"),
         (
             "ip=zz.top",
             "IP or network: “zz.top” is not an address, a network such as 203.0.113.0/24",
@@ -639,3 +640,10 @@ def test_the_ip_page_of_something_not_an_address_is_a_404(admin_client, ip):
 
 def test_the_ip_page_refuses_post(admin_client):
     assert admin_client.post("/history/ip/203.0.113.7/").status_code == 405
+
+
+@pytest.mark.parametrize("typed", ["DE", "de", "Germany", "germany", "  Germany "])
+def test_the_country_filter_takes_a_code_or_a_name(admin_client, mixed, typed):
+    direct = _ips(_get(admin_client, "?country=DE"))
+    assert direct == ["203.0.113.7"]
+    assert _ips(_get(admin_client, f"?country={typed}")) == direct
