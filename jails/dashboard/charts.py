@@ -44,9 +44,11 @@ def linear_ticks(value: int) -> list[int]:
 
 
 def log_ticks(value: int) -> list[int]:
-    """0, 1, 10, 100 … up to the power of ten at or above ``value``."""
+    """0, (1,) 10, 100 … up to the power of ten at or above ``value``."""
     top = 10 ** math.ceil(math.log10(max(value, 1)))
-    return [0, *(10**k for k in range(round(math.log10(top)) + 1))]
+    powers = [10**k for k in range(round(math.log10(top)) + 1)]
+    # From 1,000 up the 1 sits on top of the 0: leave it out.
+    return [0, *(powers[1:] if top >= 1000 else powers)]
 
 
 def _num(value: float) -> str:

@@ -99,19 +99,22 @@ document.addEventListener("DOMContentLoaded", function () {
 
 // The regex tester: choosing a filter fills in the log file of a jail that uses it
 // (select[data-logpaths] maps filter files to log paths), unless one was typed.
-document.addEventListener("DOMContentLoaded", function () {
-  var select = document.querySelector("select[data-logpaths]");
+// Delegated from the document: htmx replaces the tester after every test run.
+document.addEventListener("change", function (event) {
+  var select = event.target;
+  if (!(select instanceof HTMLSelectElement) || !select.hasAttribute("data-logpaths")) {
+    return;
+  }
   var path = document.getElementById("id_log_path");
-  if (!select || !path) {
+  if (!path) {
     return;
   }
   var logs = JSON.parse(select.getAttribute("data-logpaths") || "{}");
-  var filled = path.value;
-  select.addEventListener("change", function () {
-    if (path.value && path.value !== filled) {
-      return; // typed by hand: keep it
-    }
-    filled = logs[select.value] || "";
-    path.value = filled;
-  });
+  var filled = select.getAttribute("data-filled") || "";
+  if (path.value && path.value !== filled) {
+    return; // typed by hand: keep it
+  }
+  filled = logs[select.value] || "";
+  select.setAttribute("data-filled", filled);
+  path.value = filled;
 });

@@ -41,6 +41,13 @@ PAGES = [
     "/config/jails/",
     "/config/files/",
     "/config/server/",
+    "/config/jails/alpha/",
+    "/config/filters/",
+    "/config/regex/",
+    "/config/log/",
+    "/settings/geo/",
+    "/ip/?q=8.8.8.8",
+    "/bans/new/",
     "/users/",
     "/account/",
 ]

@@ -129,11 +129,18 @@ class JailSettingsForm(forms.Form):
         "No host names.",
     )  # fmt: skip
 
-    def __init__(self, *args: Any, filters: list[str], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, filters: list[str], current_filter: str = "", **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["filter"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [(f, f) for f in filters]
+        if not current_filter:
+            # A jail without a filter (BanGUI's own): offer "none" first, so that
+            # saving another field does not quietly give it the first filter.
+            field.choices = [("", "none: bans come only from BanGUI"), *field.choices]
+            field.required = False
 
     def clean_bantime(self) -> str:
         return clean_time(ini_value(self.cleaned_data["bantime"]))
@@ -170,6 +177,8 @@ class JailSettingsForm(forms.Form):
             if glob.has_magic(path):
                 if not any(os.path.isfile(p) for p in glob.glob(path)):
                     raise ValidationError(f"No file matches “{path[:80]}”.")
+            elif path == "/dev/null":
+                continue  # watches nothing: BanGUI's own jails, bans come from outside
             elif not os.path.isfile(path):
                 raise ValidationError(f"The log file “{path[:80]}” does not exist.")
         return "\n".join(paths)
@@ -194,10 +203,11 @@ class JailSettingsForm(forms.Form):
             "bantime.increment": "true" if d["increment"] else "false",
             "logpath": d["logpath"],
             "backend": d["backend"],
-            "filter": d["filter"],
             "ignoreip": d["ignoreip"],
             "bantime.overalljails": "true" if d["overalljails"] else "false",
         }
+        if d["filter"]:  # empty: the jail has none, and keeps none
+            values["filter"] = d["filter"]
         for key in ("factor", "maxtime", "rndtime"):
             if d[key]:
                 values[f"bantime.{key}"] = d[key]

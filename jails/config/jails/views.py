@@ -82,7 +82,9 @@ def _jail_page(
     settings = _settings_or_404(jail)
     filters = jail_filter_choices(config_dir(), settings.filter_name)
     if form is None:
-        form = JailSettingsForm(initial=_initial(settings), filters=filters)
+        form = JailSettingsForm(
+            initial=_initial(settings), filters=filters, current_filter=settings.filter_name
+        )
     running = running_jails(get_client())
     context = _tab(
         "jails",
@@ -113,7 +115,7 @@ def config_jail(request: HttpRequest, name: str) -> HttpResponse:
         return _jail_page(request, jail)
     settings = _settings_or_404(jail)
     filters = jail_filter_choices(config_dir(), settings.filter_name)
-    form = JailSettingsForm(request.POST, filters=filters)
+    form = JailSettingsForm(request.POST, filters=filters, current_filter=settings.filter_name)
     if not form.is_valid():
         return _jail_page(request, jail, form=form)
     try:

@@ -92,6 +92,9 @@ class RegexTestForm(forms.Form):
         assert isinstance(field, forms.ChoiceField)
         # Choosing a filter fills in the log file of a jail that uses it (bangui.js).
         field.widget.attrs["data-logpaths"] = json.dumps(logs or {})
+        # The path the page filled in itself: a change of filter may replace it.
+        chosen = self["filter"].value()
+        field.widget.attrs["data-filled"] = (logs or {}).get(str(chosen or ""), "")
         field.choices = [("", "— none: use the regexes typed below —")] + [
             (f, f.rpartition(".")[0]) for f in filters
         ]

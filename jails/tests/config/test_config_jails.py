@@ -216,6 +216,18 @@ def test_banguis_own_jail_without_a_filter_renders(config_admin_client, f2b_priv
     manual_jail_ensure(config_dir=str(f2b_private.conf_dir))
     body = config_admin_client.get("/config/jails/manual/").content.decode()
     assert "no filter: bans come from BanGUI" in body
+    assert '<option value="" selected>none: bans come only from BanGUI</option>' in body
+    # Saving another field keeps the jail without a filter (the first filter was chosen before).
+    before = config_admin_client.get("/config/jails/manual/")
+    assert before.status_code == 200
+    form = {
+        "bantime": "2d", "findtime": "600", "maxretry": "1", "logpath": "/dev/null",
+        "backend": "polling", "filter": "", "ignoreip": "",
+    }  # fmt: skip
+    response = config_admin_client.post("/config/jails/manual/", form)
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    local = (f2b_private.conf_dir / "jail.d" / "manual.local").read_text()
+    assert "bantime = 2d" in local and "filter" not in local
     shown = config_admin_client.get("/config/files/jail.d/manual.conf/").content.decode()
     assert "BanGUI&#x27;s own jail file" in shown or "BanGUI's own jail file" in shown
     assert "A distribution file" not in shown

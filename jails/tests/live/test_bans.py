@@ -225,3 +225,18 @@ def test_a_private_address_needs_a_confirmation(admin_client, f2b):
     assert f2b.client().banned_ips("alpha") == []
     admin_client.post("/bans/new/", {"ips": "10.1.2.3", "jail": "alpha", "confirm": "on"})
     assert f2b.client().banned_ips("alpha") == ["10.1.2.3"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "reason"),
+    [
+        ("0.0.0.0/0", "too wide"),
+        ("::/0", "too wide"),
+        ("8.8.8.0/8", "did you mean 8.0.0.0/8"),
+    ],
+)
+def test_a_wide_or_misaligned_network_is_refused_with_the_reason(admin_client, f2b, entry, reason):
+    body = admin_client.post("/bans/new/", {"ips": entry, "jail": "alpha"}).content.decode()
+    assert reason in body
+    assert "None of the entries is a valid IP address" not in body
+    assert f2b.client().banned_ips("alpha") == []
