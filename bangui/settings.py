@@ -59,6 +59,9 @@ BANGUI_TRUSTED_PROXIES = env_networks("BANGUI_TRUSTED_PROXIES")
 BANGUI_FAIL2BAN_SOCKET = env_str("BANGUI_FAIL2BAN_SOCKET", "/var/run/fail2ban/fail2ban.sock")
 BANGUI_FAIL2BAN_CONFIG_DIR = env_str("BANGUI_FAIL2BAN_CONFIG_DIR", "/etc/fail2ban")
 BANGUI_FAIL2BAN_START_COMMAND = env_str("BANGUI_FAIL2BAN_START_COMMAND", "")
+# The root broker's socket (python -m bangui.broker): when set, every fail2ban call
+# goes through the broker and BanGUI can run as an unprivileged user.
+BANGUI_BROKER_SOCKET = env_str("BANGUI_BROKER_SOCKET", "")
 BANGUI_GEOIP_DB_PATH = env_str("BANGUI_GEOIP_DB_PATH", str(DATA_DIR / "GeoLite2-Country.mmdb"))
 # No file at BANGUI_GEOIP_DB_PATH's default: the demo DB of maxminddb-geolite2
 # (bangui[geo-demo]) is used if installed.
@@ -240,7 +243,11 @@ if BANGUI_TRUSTED_PROXIES:
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
-USE_I18N = True
+# BanGUI speaks English only. With translation on, every number, date and {% url %}
+# a template renders asks for the active language, which Django keeps in an asgiref
+# Local guarded by one process-wide lock: under gunicorn's 8 threads that lock was
+# where the requests queued (issue 16). Off, the language is the constant above.
+USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"

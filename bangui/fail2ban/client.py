@@ -22,6 +22,7 @@ from .errors import (
     Fail2banProtocolError,
     Fail2banUnavailable,
 )
+from .invalid import ValidationError
 from .validation import (
     clean_address,
     clean_count,
@@ -45,8 +46,6 @@ def _bool_word(value: object) -> str:
         return _BOOL_WORDS[value]
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower()
-    from django.core.exceptions import ValidationError
-
     raise ValidationError("Expected true or false.")
 
 
@@ -55,8 +54,6 @@ def _idle_word(value: object) -> str:
         return "on"
     if value in (False, "off"):
         return "off"
-    from django.core.exceptions import ValidationError
-
     raise ValidationError("Expected on or off.")
 
 

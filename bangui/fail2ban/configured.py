@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.core.cache import cache
 
+from bangui.broker.client import BrokerClient
 from bangui.fail2ban.client import Fail2banClient
 from bangui.fail2ban.errors import Fail2banError
 from bangui.models import AppSettings
@@ -21,7 +23,15 @@ SERVER_VALUE_CACHE_SECONDS = 60
 
 
 def get_client(*, timeout: float | None = None, persistent: bool = False) -> Fail2banClient:
-    """A client for the configured socket; with ``persistent``, close() it when done."""
+    """A client for the configured socket; with ``persistent``, close() it when done.
+
+    With a root broker (``BANGUI_BROKER_SOCKET``) it is a ``BrokerClient``: the
+    same methods, through the broker.
+    """
+    if settings.BANGUI_BROKER_SOCKET:
+        return BrokerClient(
+            settings.BANGUI_BROKER_SOCKET, timeout=timeout or 5.0, persistent=persistent
+        )
     cfg = AppSettings.current()
     return Fail2banClient(cfg.fail2ban_socket, timeout=timeout or 5.0, persistent=persistent)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from django.core.exceptions import ValidationError
+from .invalid import ValidationError
 
 MAX_VALUE_LENGTH = 1024
 _BROADCAST = ipaddress.IPv4Address("255.255.255.255")

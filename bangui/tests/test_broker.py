@@ -1,0 +1,136 @@
+"""The root broker against the real fail2ban: same answers as the direct client, clear errors."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from bangui.broker import wire
+from bangui.broker.client import BrokerClient, BrokerUnavailable, wait_ready
+from bangui.broker.server import BrokerServer, Policy, Settings, serve
+from bangui.demo.lab import Fail2banLab
+from bangui.fail2ban.errors import Fail2banCommandError, Fail2banUnavailable
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def broker(f2b: Fail2banLab) -> Iterator[BrokerServer]:
+    """A broker in this process, for the shared test fail2ban."""
+    run = Path(tempfile.mkdtemp(prefix="bgb-", dir="/tmp"))
+    server = serve(
+        str(run / "b.sock"), Settings(f2b.socket_path, str(f2b.conf_dir)), Policy(), None
+    )
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _raw(path: str, payload: bytes) -> dict[str, object]:
+    """Send bytes as they are and read one reply frame."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(5)
+    sock.connect(path)
+    try:
+        sock.sendall(payload)
+        return wire.read_frame(sock.makefile("rb"), wire.MAX_REPLY)
+    finally:
+        sock.close()
+
+
+def test_it_answers_as_the_direct_client_does(broker, f2b) -> None:  # type: ignore[no-untyped-def]
+    direct, via = f2b.client(), BrokerClient(broker.path, persistent=True)
+    try:
+        assert via.ping() is True
+        assert via.version() == direct.version()
+        assert via.jails() == direct.jails()
+        assert via.ban("alpha", ["203.0.113.5", "198.51.100.0/24"]) == 2
+        assert via.banned_ips("alpha") == direct.banned_ips("alpha")
+        assert via.jail_status("alpha") == direct.jail_status("alpha")
+        assert via.jail_status("alpha", flavour="basic") == direct.jail_status(
+            "alpha", flavour="basic"
+        )
+        assert via.banned() == direct.banned()
+        assert via.jails_banning(["203.0.113.5"]) == {"203.0.113.5": ["alpha"]}
+        assert len(via.banned_with_time("alpha")) == 2
+        via.set("alpha", "maxretry", 7)
+        assert via.get("alpha", "maxretry") == direct.get("alpha", "maxretry") == 7
+        via.add_ignore("alpha", ["192.0.2.10"])
+        assert "192.0.2.10" in via.get("alpha", "ignoreip")
+        assert via.unban("alpha", ["203.0.113.5"]) == 1
+        assert via.get_server("dbpurgeage") == direct.get_server("dbpurgeage")
+        assert via.unban_all() == 1
+    finally:
+        via.close()
+
+
+def test_fail2ban_errors_come_back_as_the_same_errors(broker, f2b) -> None:  # type: ignore[no-untyped-def]
+    via = BrokerClient(broker.path)
+    with pytest.raises(Fail2banCommandError) as err:
+        via.jail_status("nosuchjail")
+    assert err.value.unknown_jail
+    with pytest.raises(ValidationError):
+        via.ban("alpha", ["1.2.3.4; id"])
+    with pytest.raises(ValidationError):  # the broker checks again, whatever the caller did
+        via.call("ban", jail="alpha", ips=["1.2.3.4; id"])
+    with pytest.raises(ValidationError):
+        via.call("set", jail="alpha", name="actionban", value="touch /tmp/x")
+    f2b.stop()
+    try:
+        with pytest.raises(Fail2banUnavailable) as down:
+            via.ping()
+        assert not isinstance(down.value, BrokerUnavailable)  # the broker itself is up
+        assert via.call("hello") == {"broker": "bangui", "protocol": 1}
+    finally:
+        f2b.start()
+
+
+def test_a_missing_broker_is_its_own_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(BrokerUnavailable, match="broker is not running"):
+        BrokerClient(str(tmp_path / "none.sock")).ping()
+
+
+@pytest.mark.parametrize(
+    ("payload", "kind"),
+    [
+        (wire.encode_frame({"v": 1, "op": "shell", "args": {}}), wire.UNKNOWN_OP),
+        (wire.encode_frame({"v": 2, "op": "ping", "args": {}}), wire.INVALID),
+        (wire.encode_frame({"v": 1, "op": "ban", "args": {"jail": "alpha"}}), wire.INVALID),
+        (wire.encode_frame({"v": 1, "op": "ping", "args": {"x": 1}}), wire.INVALID),
+        (wire.HEADER.pack(5) + b"nope!", wire.INVALID),
+        (wire.HEADER.pack(wire.MAX_REQUEST + 1), wire.INVALID),
+        (wire.HEADER.pack(2) + b"[]", wire.INVALID),
+    ],
+)
+def test_it_refuses_malformed_requests(broker, payload, kind) -> None:  # type: ignore[no-untyped-def]
+    reply = _raw(broker.path, payload)
+    assert reply["ok"] is False and reply["error"]["kind"] == kind  # type: ignore[index]
+    assert BrokerClient(broker.path).ping() is True  # and keeps serving
+
+
+def test_the_broker_process_runs_without_django(f2b, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = str(Path(tempfile.mkdtemp(prefix="bgb-", dir="/tmp")) / "b.sock")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bangui.broker", "--socket", path,
+         "--fail2ban-socket", f2b.socket_path, "--config-dir", str(f2b.conf_dir)],
+        env=env, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_ready(path)
+        assert os.stat(path).st_mode & 0o777 == 0o660
+        assert BrokerClient(path).jails() == f2b.client().jails()
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    assert "listening on" in err and not os.path.exists(path)
