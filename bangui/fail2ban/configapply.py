@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cli, configfiles, dryrun
+from . import cli, configfiles, dryrun, policy, server_settings
 from .client import Fail2banClient
 from .errors import Fail2banError, Fail2banUnavailable
 from .validation import clean_jail
@@ -86,6 +86,27 @@ def _run_client(args: list[str], timeout: float) -> tuple[bool, str]:
     except subprocess.TimeoutExpired:  # subprocess.run kills the child first
         return False, f"fail2ban-client did not finish in {timeout:g} s"
     return proc.returncode == 0, cli._clean(proc.stdout + proc.stderr)
+
+
+def policy_refusal(root: Path, changes: dict[Path, bytes | None], socket_path: str) -> str:
+    """Why BanGUI will not write ``changes`` (``policy.check_write``), or ""."""
+    dirs = list(server_settings.LOG_DIRS)
+    if any(p.name == "fail2ban.local" for p in changes):
+        with contextlib.suppress(Fail2banError):  # the current log's directory is allowed too
+            dirs = server_settings.log_dirs(
+                str(Fail2banClient(socket_path, timeout=3.0).get_server("logtarget") or "")
+            )
+    for path, data in changes.items():
+        rel = _relative(root, path)
+        try:
+            previous = path.read_bytes() if path.is_file() else None
+        except OSError:
+            previous = None
+        try:
+            policy.check_write(str(rel), data, config_dir=root, previous=previous, log_dirs=dirs)
+        except policy.PolicyRefused as exc:
+            return str(exc)
+    return ""
 
 
 def config_test(
@@ -199,6 +220,9 @@ def apply_changes(
     jail = clean_jail(reload_jail) if reload_jail is not None else None
     targets = [root / _relative(root, p) for p in changes]
     data = dict(zip(targets, changes.values(), strict=True))
+    refused = policy_refusal(root, data, socket_path)
+    if refused:
+        return ApplyResult(False, "policy", refused)
     with _exclusive(lock_path or default_lock_path(root), lock_timeout) as acquired:
         if not acquired:
             return ApplyResult(False, "lock", "another change is being applied; try again")

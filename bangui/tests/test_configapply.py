@@ -120,7 +120,7 @@ REFUSED_AT_RELOAD = [
     # Each passes fail2ban-client -t and fails when the server evaluates it.
     ("jail.d/sshd.local", "[sshd]\nbantime = abc\n", "sshd", "name 'abc' is not defined"),
     ("jail.d/sshd.local", "[sshd]\nmaxretry = abc\n", "sshd", "int() argument"),
-    ("jail.d/sshd.local", "[sshd]\nfindtime = 1h; id\n", "sshd", "SyntaxError"),
+    ("jail.d/sshd.local", "[sshd]\nfindtime = 1.2.3\n", "sshd", "SyntaxError"),
     ("filter.d/bangui-lab.local", "[Definition]\nfailregex = ^(unclosed <HOST>\n", None,
      "Unable to compile regular expression"),
     ("filter.d/bangui-lab.local", "[Definition]\nfailregex = <script>alert(1)</script>\n",
@@ -156,6 +156,16 @@ def test_a_refused_edit_never_lifts_a_ban_or_stops_a_jail(f2b_private, rel, text
     assert len(sampler.samples) >= 3
     assert {jails for jails, _ in sampler.samples} == {tuple(JAILS)}
     assert min(banned for _, banned in sampler.samples) == 30
+
+
+def test_a_write_that_could_run_a_command_is_refused_before_anything(f2b_private):
+    before = _files(f2b_private.conf_dir)
+    for text in ("[sshd]\nfindtime = 1h; id\n", '[sshd]\naction = dummy[actionban="touch /x"]\n'):
+        result = _apply(f2b_private, text, reload_jail="sshd")
+        assert not result.ok and result.step == "policy", result
+        assert "command" in result.message
+    assert _files(f2b_private.conf_dir) == before
+    assert f2b_private.client().jails() == JAILS
 
 
 def test_a_failed_probe_is_rolled_back(f2b_private):

@@ -15,7 +15,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from bangui.fail2ban.configfiles import EDITABLE_DIRS, MAX_FILE_BYTES, ConfigFileError, clean_name
+from bangui.fail2ban.configfiles import MAX_FILE_BYTES, ConfigFileError, clean_name
+from bangui.fail2ban.policy import WRITABLE_DIRS
 
 CREATED_HEADER = "# Created by BanGUI"
 # How BanGUI's own jail files begin (jail.d/manual.conf, jail.d/blocklist-import.conf).
@@ -29,8 +30,11 @@ def digest(data: bytes | None) -> str:
     return "" if data is None else hashlib.sha256(data).hexdigest()
 
 
-def is_editable(name: str, data: bytes | None) -> bool:
-    """A .local, a new file, or a .conf that BanGUI created."""
+def is_editable(subdir: str, name: str, data: bytes | None) -> bool:
+    """A .local, a new file, or a .conf that BanGUI created; never an action file
+    (actions are commands run as root: they are edited on the server)."""
+    if subdir not in WRITABLE_DIRS and subdir != "":
+        return False
     if name.endswith(".local") or data is None:
         return True
     return data.startswith(CREATED_HEADER.encode())
@@ -115,7 +119,7 @@ class FileContentForm(forms.Form):
 class NewFileForm(FileContentForm):
     """A file that does not exist yet: its directory and name, then its content."""
 
-    subdir = forms.ChoiceField(label="Directory", choices=[(d, f"{d}/") for d in EDITABLE_DIRS])
+    subdir = forms.ChoiceField(label="Directory", choices=[(d, f"{d}/") for d in WRITABLE_DIRS])
     name = forms.CharField(
         label="File name",
         max_length=200,

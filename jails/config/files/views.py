@@ -96,7 +96,8 @@ def file_show(request: HttpRequest, subdir: str, name: str) -> HttpResponse:
         text=data.decode("utf-8", "replace"),
         size=stat.st_size,
         modified=datetime.fromtimestamp(stat.st_mtime, tz=UTC),
-        editable=is_editable(name, data) and as_text(data) is not None,
+        editable=is_editable(subdir, name, data) and as_text(data) is not None,
+        action_file=subdir == "action.d",
         utf8=as_text(data) is not None,
         own_jail=data.startswith(OWN_JAIL_HEADER),
         override=override if name.endswith(".conf") else "",
@@ -119,7 +120,12 @@ def file_edit(request: HttpRequest, subdir: str, name: str) -> HttpResponse:
     if text is None:
         messages.error(request, f"{name} is not UTF-8 text; BanGUI does not edit it.")
         return redirect(show)
-    if not is_editable(name, data):
+    if subdir == "action.d":
+        messages.error(
+            request, "Actions run commands as root: they are edited on the server, not in BanGUI."
+        )
+        return redirect(show)
+    if not is_editable(subdir, name, data):
         messages.error(request, f"{name} is a distribution file: create a .local override.")
         return redirect(show)
     if request.method == "GET":
@@ -166,7 +172,7 @@ def _save(
     except ConfigFileError as exc:
         form.add_error(None, str(exc))
         return render(request, TEMPLATE_EDIT, context)
-    if not is_editable(name, current):  # e.g. "new" file named like a distribution .conf
+    if not is_editable(subdir, name, current):  # e.g. "new" file named like a distribution .conf
         form.add_error(None, f"{name} is a distribution file; save your text as a .local.")
         return render(request, TEMPLATE_EDIT, context)
     if digest(current) != form.cleaned_data["opened_sha"]:

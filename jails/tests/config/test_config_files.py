@@ -178,9 +178,38 @@ def test_a_broken_file_is_refused_and_rolled_back(config_admin_client, f2b_priva
 
 
 def test_fail2ban_errors_are_shown(config_admin_client, f2b_private):
-    body = _new(config_admin_client, "jail.d", "broken.local", "this is not ini\n").content.decode()
+    text = "[alpha]\nfilter = no-such-filter\n"
+    body = _new(config_admin_client, "jail.d", "broken.local", text).content.decode()
     assert 'class="f2b-output"' in body
     assert "step <b>test</b>" in body
+
+
+@pytest.mark.parametrize(
+    ("subdir", "name", "text", "words"),
+    [
+        ("jail.d", "broken.local", "this is not ini\n", "cannot be read as an INI file"),
+        ("jail.d", "evil.local", '[alpha]\naction = dummy[actionban="touch /x"]\n', "parameters"),
+        ("jail.d", "evil.local", "[alpha]\nignorecommand = touch /x\n", "runs a command"),
+        ("filter.d", "evil.local", "[Definition]\nactionban = touch /x\n", "action options"),
+    ],
+)
+def test_a_file_that_could_run_a_command_is_refused_with_the_reason(
+    config_admin_client, f2b_private, subdir, name, text, words
+):
+    before = {p: p.read_bytes() for p in f2b_private.conf_dir.rglob("*") if p.is_file()}
+    body = _new(config_admin_client, subdir, name, text).content.decode()
+    assert "BanGUI does not write this" in body and words in body
+    after = {p: p.read_bytes() for p in f2b_private.conf_dir.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_action_files_are_shown_but_not_edited(config_admin_client, f2b_private):
+    shown = config_admin_client.get("/config/files/action.d/dummy.conf/").content.decode()
+    assert "edited on the server, not in BanGUI" in shown and "Edit</a>" not in shown
+    response = config_admin_client.get("/config/files/action.d/dummy.conf/edit/")
+    assert response.status_code == 302
+    new = config_admin_client.get("/config/files/new/").content.decode()
+    assert 'value="action.d"' not in new
 
 
 @pytest.mark.parametrize(
