@@ -9,9 +9,8 @@ an operator's edits stay. Only that jail is reloaded to start it.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from bangui.fail2ban import Fail2banClient, Fail2banError, cli
+from bangui.fail2ban import Fail2banClient, Fail2banError, host
+from bangui.fail2ban.policy import PolicyRefused
 from jails.models import BLOCKLIST_JAIL
 
 BASE_JAIL = BLOCKLIST_JAIL
@@ -58,44 +57,36 @@ def jail_for(bantime: int | None) -> str:
     return f"{BASE_JAIL}-{_compact(bantime)}"
 
 
-def jail_ensure_files(*, config_dir: str, jail: str, bantime: int | None) -> list[str]:
+def jail_ensure_files(
+    *, client: Fail2banClient, config_dir: str, jail: str, bantime: int | None
+) -> list[str]:
     """Create the jail's ``.conf`` and ``.local`` if missing; returns the files written."""
-    jail_d = Path(config_dir) / "jail.d"
-    written = []
-    texts = {
-        f"{jail}.conf": CONF.format(name=jail, bantime=bantime or DEFAULT_BANTIME),
-        f"{jail}.local": LOCAL.format(name=jail),
+    files = {
+        f"jail.d/{jail}.conf": CONF.format(name=jail, bantime=bantime or DEFAULT_BANTIME),
+        f"jail.d/{jail}.local": LOCAL.format(name=jail),
     }
     try:
-        jail_d.mkdir(exist_ok=True)
-        for name, text in texts.items():
-            try:
-                # "x": never overwrite, even a file another process just wrote.
-                with (jail_d / name).open("x") as fh:
-                    fh.write(text)
-                written.append(name)
-            except FileExistsError:
-                pass
-    except OSError as exc:
+        written = host.create_missing(client, config_dir=config_dir, files=files)
+    except (OSError, PolicyRefused, Fail2banError) as exc:
         raise JailError(
-            f"Cannot create the jail {jail} in {jail_d}: {exc.strerror or exc}. "
+            f"Cannot create the jail {jail} in {config_dir}/jail.d: {exc}. "
             "BanGUI needs write access to fail2ban's jail.d directory."
         ) from exc
-    return written
+    return [name.removeprefix("jail.d/") for name in written]
 
 
 def jail_ready(
-    *, client: Fail2banClient, config_dir: str, socket_path: str, bantime: int | None
+    *, client: Fail2banClient, config_dir: str, bantime: int | None
 ) -> tuple[str, list[str]]:
     """Make sure the source's jail is configured and running; returns it and notes for the log."""
     jail = jail_for(bantime)
     notes = [f"created jail.d/{name}" for name in jail_ensure_files(
-        config_dir=config_dir, jail=jail, bantime=bantime
+        client=client, config_dir=config_dir, jail=jail, bantime=bantime
     )]  # fmt: skip
     try:
         if jail in client.jails():
             return jail, notes
-        cli.reload(config_dir=config_dir, socket_path=socket_path, jail=jail, if_exists=True)
+        host.reload(client, config_dir=config_dir, jail=jail, if_exists=True)
         running = jail in client.jails()
     except Fail2banError as exc:
         raise JailError(f"fail2ban could not start the jail {jail}: {exc}") from exc

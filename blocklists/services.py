@@ -307,7 +307,6 @@ def _import(
             run.jail, notes = jail_ready(
                 client=client,
                 config_dir=cfg.fail2ban_config_dir,
-                socket_path=cfg.fail2ban_socket,
                 bantime=bantime,
             )
             for line in notes:

@@ -23,8 +23,8 @@ import pwd  # noqa: E402
 import signal  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
-from .ops import Context  # noqa: E402
 from .server import Policy, Settings, serve, serve_stream  # noqa: E402
 
 log = logging.getLogger("bangui.broker")
@@ -40,6 +40,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--allow-uid", action="append", type=int, default=[])
     p.add_argument("--group", help="group owning the socket (default: the first --allow-group)")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds per fail2ban call")
+    p.add_argument(
+        "--state-dir", default="/var/lib/bangui-broker", help="config backups and the apply lock"
+    )
+    p.add_argument(
+        "--start-command", default="", help="starts fail2ban after a restart's stop (no shell)"
+    )
     p.add_argument("--stdio", action="store_true", help="serve one session on stdin/stdout")
     p.add_argument("--log-level", default="INFO")
     args = p.parse_args(argv)
@@ -67,10 +73,13 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = Settings(args.fail2ban_socket, args.config_dir, args.timeout)
+    state = Path(args.state_dir)
+    state.mkdir(mode=0o700, parents=True, exist_ok=True)
+    settings = Settings(
+        args.fail2ban_socket, args.config_dir, args.timeout, state, args.start_command
+    )
     if args.stdio:
-        ctx = Context(settings.fail2ban_socket, settings.config_dir, settings.timeout)
-        serve_stream(ctx, sys.stdin.buffer, sys.stdout.buffer, "stdio")
+        serve_stream(settings.context(), sys.stdin.buffer, sys.stdout.buffer, "stdio")
         return
     group_name = args.group or (args.allow_group[0] if args.allow_group else None)
     try:

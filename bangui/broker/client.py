@@ -20,11 +20,11 @@ from bangui.fail2ban.client import BAN_BATCH, Fail2banClient, JailStatus
 from bangui.fail2ban.errors import (
     Fail2banBusy,
     Fail2banCommandError,
-    Fail2banError,
     Fail2banProtocolError,
     Fail2banUnavailable,
 )
 from bangui.fail2ban.invalid import ValidationError
+from bangui.fail2ban.policy import PolicyRefused
 from bangui.fail2ban.validation import clean_address, clean_jail, clean_network
 
 from . import wire
@@ -37,17 +37,15 @@ class BrokerUnavailable(Fail2banUnavailable):
     """The broker's socket is missing, refuses, or does not let this user in."""
 
 
-class BrokerRefused(Fail2banError):
-    """The broker understood the request and refused it by policy."""
-
-
 def _raise(err: dict[str, Any]) -> None:
     kind = str(err.get("kind", ""))
     message = str(err.get("message", "the broker refused the request"))
     if kind == wire.INVALID:
         raise ValidationError(message)
     if kind == wire.REFUSED:
-        raise BrokerRefused(message)
+        raise PolicyRefused(message)
+    if kind == wire.FORBIDDEN:
+        raise BrokerUnavailable(message)
     if kind == wire.BUSY:
         raise Fail2banBusy(message)
     if kind == wire.UNAVAILABLE:
@@ -259,7 +257,7 @@ class BrokerClient(Fail2banClient):
         return self.call("get_server", name=name)
 
     def stop_server(self) -> Any:
-        raise BrokerRefused("stopping fail2ban is done on the server, not through BanGUI")
+        raise PolicyRefused("stopping fail2ban is done on the server, not through BanGUI")
 
 
 def wait_ready(path: str, timeout: float = 10.0) -> None:

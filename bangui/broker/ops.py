@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bangui.fail2ban.client import BAN_BATCH, Fail2banClient
@@ -35,6 +36,9 @@ class Context:
     fail2ban_socket: str
     config_dir: str
     timeout: float = 5.0
+    # Backups, the apply lock: the broker's own, never the caller's.
+    state_dir: Path = Path("/var/lib/bangui-broker")
+    start_command: str = ""
     _client: Fail2banClient | None = field(default=None, repr=False)
 
     @property

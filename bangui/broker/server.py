@@ -17,6 +17,7 @@ import stat
 import struct
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bangui.fail2ban.errors import (
@@ -26,8 +27,12 @@ from bangui.fail2ban.errors import (
     Fail2banUnavailable,
 )
 from bangui.fail2ban.invalid import ValidationError
+from bangui.fail2ban.policy import PolicyRefused
 
-from . import wire
+from . import (
+    ops_config,  # noqa: F401 - registers the config operations
+    wire,
+)
 from .ops import OPS, BadArgs, Context
 
 log = logging.getLogger("bangui.broker")
@@ -72,6 +77,13 @@ class Settings:
     fail2ban_socket: str
     config_dir: str
     timeout: float = 5.0
+    state_dir: Path = Path("/var/lib/bangui-broker")
+    start_command: str = ""
+
+    def context(self) -> Context:
+        return Context(
+            self.fail2ban_socket, self.config_dir, self.timeout, self.state_dir, self.start_command
+        )
 
 
 def dispatch(ctx: Context, request: dict[str, Any], peer: str = "stdio") -> dict[str, Any]:
@@ -89,6 +101,9 @@ def dispatch(ctx: Context, request: dict[str, Any], peer: str = "stdio") -> dict
         return wire.error(wire.UNKNOWN_OP, f"unknown operation {str(name)[:64]!r}")
     try:
         result = handler(ctx, request.get("args", {}))
+    except PolicyRefused as exc:
+        log.warning("refused %s from %s: %s", name, peer, exc)
+        return wire.error(wire.REFUSED, str(exc))
     except BadArgs as exc:
         log.warning("refused %s from %s: %s", name, peer, exc)
         return wire.error(wire.INVALID, f"{name}: {exc}")
@@ -106,6 +121,9 @@ def dispatch(ctx: Context, request: dict[str, Any], peer: str = "stdio") -> dict
         return wire.error(wire.COMMAND, exc.message, exc.remote_class)
     except Fail2banProtocolError as exc:
         return wire.error(wire.PROTOCOL, str(exc))
+    except OSError as exc:  # a config file that cannot be read or written
+        log.warning("%s from %s: %s", name, peer, exc)
+        return wire.error(wire.COMMAND, f"{name}: {exc.strerror or exc}")
     except Exception:
         log.exception("%s from %s failed", name, peer)
         return wire.error(wire.INTERNAL, f"{name} failed inside the broker; see its log")
@@ -142,12 +160,10 @@ class _Handler(socketserver.StreamRequestHandler):
             with contextlib.suppress(OSError):
                 wire.write_frame(
                     self.wfile,
-                    wire.error(wire.REFUSED, f"uid {peer.uid} may not use the BanGUI broker"),
+                    wire.error(wire.FORBIDDEN, f"uid {peer.uid} may not use the BanGUI broker"),
                 )
             return
-        s = self.server.settings
-        ctx = Context(s.fail2ban_socket, s.config_dir, s.timeout)
-        serve_stream(ctx, self.rfile, self.wfile, str(peer))
+        serve_stream(self.server.settings.context(), self.rfile, self.wfile, str(peer))
 
 
 class BrokerServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):

@@ -24,6 +24,7 @@ MAX_REPLY = 64 * 1024 * 1024
 # Error kinds, mapped back to BanGUI's fail2ban errors by the client.
 INVALID = "invalid"  # the request or a value in it is refused by validation
 REFUSED = "refused"  # allowed syntax, refused by policy (e.g. a config write that runs code)
+FORBIDDEN = "forbidden"  # the peer's user may not use the broker at all
 UNKNOWN_OP = "unknown_op"
 UNAVAILABLE = "unavailable"  # fail2ban is down
 BUSY = "busy"  # fail2ban did not answer in time

@@ -59,7 +59,7 @@ class ApplyResult:
     recovered: bool = False
 
 
-def _relative(root: Path, path: Path) -> Path:
+def relative_path(root: Path, path: Path) -> Path:
     """``path`` relative to root, checked to be an editable config file."""
     real_root = Path(os.path.realpath(root))
     if path.is_absolute():
@@ -97,7 +97,7 @@ def policy_refusal(root: Path, changes: dict[Path, bytes | None], socket_path: s
                 str(Fail2banClient(socket_path, timeout=3.0).get_server("logtarget") or "")
             )
     for path, data in changes.items():
-        rel = _relative(root, path)
+        rel = relative_path(root, path)
         try:
             previous = path.read_bytes() if path.is_file() else None
         except OSError:
@@ -118,7 +118,7 @@ def config_test(
 ) -> TestOutcome:
     """``fail2ban-client -t`` (and ``-d``) on a copy of ``root`` with the changes applied,
     then the settings of ``reload_jails`` (None: all) on a throwaway server."""
-    rels = {_relative(root, path): data for path, data in changes.items()}
+    rels = {relative_path(root, path): data for path, data in changes.items()}
     tmp = Path(tempfile.mkdtemp(prefix="bangui-f2btest-"))
     try:
         copy = tmp / "conf"
@@ -218,7 +218,7 @@ def apply_changes(
 ) -> ApplyResult:
     """Write ``changes`` (path → bytes, None deletes) and reload; undo it all on failure."""
     jail = clean_jail(reload_jail) if reload_jail is not None else None
-    targets = [root / _relative(root, p) for p in changes]
+    targets = [root / relative_path(root, p) for p in changes]
     data = dict(zip(targets, changes.values(), strict=True))
     refused = policy_refusal(root, data, socket_path)
     if refused:

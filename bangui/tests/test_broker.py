@@ -17,7 +17,9 @@ from bangui.broker import wire
 from bangui.broker.client import BrokerClient, BrokerUnavailable, wait_ready
 from bangui.broker.server import BrokerServer, Policy, Settings, serve
 from bangui.demo.lab import Fail2banLab
+from bangui.fail2ban import host
 from bangui.fail2ban.errors import Fail2banCommandError, Fail2banUnavailable
+from bangui.fail2ban.policy import PolicyRefused
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -134,3 +136,56 @@ def test_the_broker_process_runs_without_django(f2b, tmp_path) -> None:  # type:
         _, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err
     assert "listening on" in err and not os.path.exists(path)
+
+
+# -- config operations ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def private_broker(f2b_private: Fail2banLab, tmp_path: Path) -> Iterator[BrokerServer]:
+    run = Path(tempfile.mkdtemp(prefix="bgb-", dir="/tmp"))
+    settings = Settings(
+        f2b_private.socket_path, str(f2b_private.conf_dir), state_dir=tmp_path / "state"
+    )
+    server = serve(str(run / "b.sock"), settings, Policy(), None)
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_config_changes_go_through_the_broker_with_its_policy(private_broker, f2b_private):  # type: ignore[no-untyped-def]
+    via, conf = BrokerClient(private_broker.path), f2b_private.conf_dir
+    # The caller's config dir is ignored: the broker uses its own.
+    result, previous = host.config_apply(
+        via, config_dir="/nonexistent", changes={"jail.d/alpha.local": b"[alpha]\nmaxretry = 9\n"},
+        reload_jail="alpha", expect_running=None, backup_dir=Path("/x"), lock_path=Path("/x"),
+    )  # fmt: skip
+    assert result.ok, result
+    assert previous == {"jail.d/alpha.local": None}
+    assert f2b_private.client().get("alpha", "maxretry") == 9
+    before = (conf / "jail.d" / "alpha.local").read_bytes()
+    refused, _ = host.config_apply(
+        via, config_dir="/x", changes={"jail.d/alpha.local": b"[alpha]\nignorecommand = id\n"},
+        reload_jail="alpha", expect_running=None, backup_dir=Path("/x"), lock_path=Path("/x"),
+    )  # fmt: skip
+    assert refused.step == "policy" and "runs a command" in refused.message
+    assert (conf / "jail.d" / "alpha.local").read_bytes() == before
+    with pytest.raises(PolicyRefused):
+        via.call("create_missing", files={"action.d/x.conf": "[Definition]\nactionban = id\n"})
+    assert not (conf / "action.d" / "x.conf").exists()
+    assert host.create_missing(via, config_dir="/x", files={"jail.d/mine.conf": "[mine]\n"}) == [
+        "jail.d/mine.conf"
+    ]
+    assert host.create_missing(via, config_dir="/x", files={"jail.d/mine.conf": "[other]\n"}) == []
+    host.reload(via, config_dir="/x", jail="alpha")
+    host.config_rollback(via, config_dir="/x", previous={"jail.d/alpha.local": None})
+    assert not (conf / "jail.d" / "alpha.local").exists()
+    assert f2b_private.client().get("alpha", "maxretry") == 3
+    with pytest.raises(PolicyRefused):  # a rollback is a write: the same policy
+        host.config_rollback(
+            via, config_dir="/x", previous={"jail.d/alpha.local": b"[alpha]\nignorecommand = id\n"}
+        )
+    outside = via.call("config_apply", changes={"../../etc/x": None}, reload_jail=None)
+    assert outside["result"]["ok"] is False and "not inside" in outside["result"]["message"]
+    with pytest.raises(PolicyRefused, match="start command"):
+        host.restart(via, command="/bin/true")  # the broker's own command, and it has none

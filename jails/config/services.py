@@ -19,7 +19,9 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from bangui.fail2ban import Fail2banError, cli, configapply, configfiles
+from bangui.fail2ban import Fail2banError, configapply, configfiles, host
+from bangui.fail2ban.configured import get_client
+from bangui.fail2ban.policy import PolicyRefused
 from bangui.models import AppSettings
 from bangui.status import current_status, status_changed
 from jails.audit.services import Action, Actor, audit_record
@@ -45,13 +47,13 @@ def lock_path() -> Path:
 
 
 def _socket() -> str:
-    return AppSettings.current().fail2ban_socket
+    """The socket BanGUI talks to (fail2ban's, or the broker's): cache keys use it."""
+    return get_client().socket_path
 
 
 def config_test(changes: dict[str, bytes | None]) -> configapply.TestOutcome:
     """fail2ban's own check (``-t``) of the config dir with ``changes`` applied to a copy."""
-    root = config_root()
-    return configapply.config_test(root, {root / rel: data for rel, data in changes.items()})
+    return host.config_test(get_client(), config_dir=str(config_root()), changes=changes)
 
 
 @dataclass
@@ -77,26 +79,17 @@ def config_apply(
     Never raises for fail2ban or file problems: the result says which step
     failed and whether the previous files were restored.
     """
-    root = config_root()
-    previous: dict[str, str | None] = {}
-    for rel in changes:
-        path = root / rel
-        try:
-            previous[rel] = base64.b64encode(path.read_bytes()).decode() if path.exists() else None
-        except OSError:
-            previous[rel] = None
-    try:
-        result = configapply.apply_changes(
-            root=root,
-            socket_path=_socket(),
-            changes={root / rel: data for rel, data in changes.items()},
-            reload_jail=reload_jail,
-            expect_running=expect_running,
-            backup_dir=backup_dir(),
-            lock_path=lock_path(),
-        )
-    except (configfiles.ConfigFileError, ValueError) as exc:
-        result = configapply.ApplyResult(False, "write", str(exc))
+    result, before = host.config_apply(
+        get_client(),
+        config_dir=str(config_root()),
+        changes=changes,
+        reload_jail=reload_jail,
+        expect_running=expect_running,
+        backup_dir=backup_dir(),
+        lock_path=lock_path(),
+    )
+    previous = {rel: base64.b64encode(data).decode() if data is not None else None
+                for rel, data in before.items()}  # fmt: skip
     change = ConfigChange.objects.create(
         username=actor.username[:150],
         what=what[:255],
@@ -140,30 +133,29 @@ def config_rollback(*, actor: Actor, change: ConfigChange) -> str:
 
     Returns what happened, for the operator; raises nothing for fail2ban errors.
     """
-    root = config_root()
-    snap: configfiles.Snapshot = {
-        root / rel: (base64.b64decode(data) if data is not None else None)
+    previous = {
+        rel: (base64.b64decode(data) if data is not None else None)
         for rel, data in change.previous.items()
     }
     try:
-        configfiles.restore(snap)
-    except configfiles.ConfigFileError as exc:
+        outcome = host.config_rollback(
+            get_client(), config_dir=str(config_root()), previous=previous
+        )
+        message = "The previous files are back and fail2ban reloaded them."
+    except (configfiles.ConfigFileError, PolicyRefused) as exc:
         audit_record(
             actor=actor, action=Action.CONFIG_WRITE, target=f"rollback: {change.what}",
             ok=False, result=str(exc),
         )  # fmt: skip
         return f"The previous files could not be restored: {exc}"
-    change.rolled_back_at = timezone.now()
-    change.save(update_fields=["rolled_back_at"])
-    try:
-        outcome = cli.reload(config_dir=str(root), socket_path=_socket()).output
-        message = "The previous files are back and fail2ban reloaded them."
     except Fail2banError as exc:
         outcome = str(exc)
         message = (
             "The previous files are back. fail2ban did not answer the reload; "
             "start it again (systemctl start fail2ban) and it will read them."
         )
+    change.rolled_back_at = timezone.now()
+    change.save(update_fields=["rolled_back_at"])
     audit_record(
         actor=actor, action=Action.CONFIG_WRITE, target=f"rollback: {change.what}",
         params={"files": change.files}, result=f"{message}\n{outcome}",

@@ -9,14 +9,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
 
-from bangui.fail2ban import Fail2banClient, Fail2banError, cli
-from bangui.fail2ban.restart import restart
+from bangui.fail2ban import Fail2banClient, Fail2banError, host
+from bangui.fail2ban.configured import get_client
+from bangui.fail2ban.policy import PolicyRefused
 from bangui.fail2ban.validation import clean_jail, clean_network
 from bangui.status import status_changed
 from geo.addresses import LABELS, network_address, parse_ip
@@ -109,29 +109,19 @@ def _lifted(where: str) -> Callable[[int], str]:
 # -- the manual jail ----------------------------------------------------------
 
 
-def manual_jail_ensure(*, config_dir: str) -> bool:
+def manual_jail_ensure(*, config_dir: str, client: Fail2banClient | None = None) -> bool:
     """Create jail.d/manual.conf and manual.local if missing; True if anything was written."""
-    jail_d = Path(config_dir) / "jail.d"
-    wrote = False
+    files = {"jail.d/manual.conf": MANUAL_CONF, "jail.d/manual.local": MANUAL_LOCAL}
     try:
-        jail_d.mkdir(exist_ok=True)
-        for name, text in (("manual.conf", MANUAL_CONF), ("manual.local", MANUAL_LOCAL)):
-            path = jail_d / name
-            if not path.exists():
-                # "x" mode: never overwrite, even if another process just wrote it.
-                with path.open("x") as fh:
-                    fh.write(text)
-                wrote = True
-    except FileExistsError:
-        pass
-    except OSError as exc:
-        raise ActionError(f"Cannot create the manual jail in {jail_d}: {exc}") from exc
-    return wrote
+        written = host.create_missing(client or get_client(), config_dir=config_dir, files=files)
+    except (OSError, PolicyRefused, Fail2banError) as exc:
+        raise ActionError(f"Cannot create the manual jail in {config_dir}/jail.d: {exc}") from exc
+    return bool(written)
 
 
 def manual_jail_start(*, actor: Actor, client: Fail2banClient, config_dir: str) -> None:
     """Make sure the manual jail exists in the config and runs in fail2ban."""
-    manual_jail_ensure(config_dir=config_dir)
+    manual_jail_ensure(config_dir=config_dir, client=client)
     if MANUAL_JAIL not in client.jails():
         jail_start(actor=actor, client=client, config_dir=config_dir, jail=MANUAL_JAIL)
 
@@ -347,10 +337,6 @@ def _safe_jails(client: Fail2banClient) -> list[str]:
 # -- jail controls ------------------------------------------------------------
 
 
-def _socket(client: Fail2banClient) -> str:
-    return client.socket_path
-
-
 def jail_stop(*, actor: Actor, client: Fail2banClient, jail: str) -> None:
     """Stop a jail. fail2ban removes it; start brings it back from the config."""
     jail = clean_jail(jail)
@@ -375,9 +361,7 @@ def jail_start(*, actor: Actor, client: Fail2banClient, config_dir: str, jail: s
 
     def start() -> str:
         try:
-            cli.reload(
-                config_dir=config_dir, socket_path=_socket(client), jail=jail, if_exists=True
-            )
+            host.reload(client, config_dir=config_dir, jail=jail, if_exists=True)
         except Fail2banError as exc:
             if "No section" in str(exc):
                 raise ActionError(f"“{jail}” is not defined in the config ({config_dir}).") from exc
@@ -401,11 +385,7 @@ def jail_reload(*, actor: Actor, client: Fail2banClient, config_dir: str, jail: 
         Action.JAIL_RELOAD,
         jail,
         {},
-        lambda: (
-            cli.reload(
-                config_dir=config_dir, socket_path=_socket(client), jail=_running(client, jail)
-            ).output
-        ),
+        lambda: host.reload(client, config_dir=config_dir, jail=_running(client, jail)),
         f"jail {jail} read again from its config files",
     )
     idle_state.pop(jail, None)
@@ -433,7 +413,7 @@ def fail2ban_reload(*, actor: Actor, client: Fail2banClient, config_dir: str) ->
         Action.FAIL2BAN_RELOAD,
         "fail2ban",
         {},
-        lambda: cli.reload(config_dir=config_dir, socket_path=_socket(client)).output,
+        lambda: host.reload(client, config_dir=config_dir),
         "every jail read again from the config files",
     )
     idle_state.clear()
@@ -443,14 +423,14 @@ def fail2ban_reload(*, actor: Actor, client: Fail2banClient, config_dir: str) ->
 def fail2ban_restart(*, actor: Actor, client: Fail2banClient) -> None:
     """Stop fail2ban over the socket, start it with the configured command, wait for it."""
     command = settings.BANGUI_FAIL2BAN_START_COMMAND
-    if not command:
+    if not command and not host.via_broker(client):
         raise ActionError(
             "No start command is configured (BANGUI_FAIL2BAN_START_COMMAND), so BanGUI "
             "cannot start fail2ban again after stopping it. Use Reload instead."
         )
 
     def run() -> str:
-        restart(client, command=command)
+        host.restart(client, command=command)
         return "restarted"
 
     _audited(
