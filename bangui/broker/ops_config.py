@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bangui.fail2ban import cli, configapply, configfiles, host, policy
+from bangui.fail2ban import cli, configapply, configfiles, host, logtail, policy, regextest
 from bangui.fail2ban.restart import restart as local_restart
 from bangui.fail2ban.validation import clean_jail
 
@@ -126,3 +126,37 @@ def _restart(ctx: Context, raw: Any) -> str:
         )
     local_restart(ctx.client, command=ctx.start_command)
     return "restarted"
+
+
+# -- logs (root may read them; the web user may not) ------------------------------------------
+
+MAX_LOG_LINES = 5000
+
+
+def _count(a: Args, key: str) -> int:
+    value = a.raw.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_LOG_LINES:
+        raise BadArgs(f"{key} must be a whole number from 1 to {MAX_LOG_LINES}")
+    return value
+
+
+@op("fail2ban_log")
+def _fail2ban_log(ctx: Context, raw: Any) -> dict[str, object]:
+    """The tail of the file fail2ban logs to: its own answer or its config, never the caller's."""
+    a = Args(raw, {"count", "q"})
+    target, tail = logtail.fail2ban_log(
+        ctx.client, ctx.config_dir, count=_count(a, "count"), q=a.text("q", default="", limit=200)
+    )
+    return logtail.log_to_json(target, tail)
+
+
+@op("log_lines")
+def _log_lines(ctx: Context, raw: Any) -> str:
+    """The last lines of a log file under the broker's own list of log directories."""
+    a = Args(raw, {"path", "count"})
+    allow = regextest.log_allowlist(ctx.client, ctx.config_dir)
+    try:
+        path = regextest.allowed_log_path(a.text("path", limit=4096), allow)
+    except ValueError as exc:
+        raise BadArgs(str(exc)) from None
+    return regextest.tail_lines(path, _count(a, "count"))

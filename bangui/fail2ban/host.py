@@ -20,7 +20,7 @@ from typing import Any
 
 from bangui.broker.client import BrokerClient
 
-from . import cli, configapply, configfiles, policy
+from . import cli, configapply, configfiles, logtail, policy, regextest
 from .client import Fail2banClient
 from .restart import restart as local_restart
 
@@ -167,3 +167,28 @@ def _read_or_none(path: Path) -> bytes | None:
         return path.read_bytes() if path.is_file() else None
     except OSError:
         return None
+
+
+def fail2ban_log(
+    client: Fail2banClient, *, config_dir: str, count: int, q: str
+) -> tuple[logtail.LogTarget, logtail.LogTail | None]:
+    """Where fail2ban logs and the last ``count`` lines (containing ``q``) of that file.
+
+    The file is the one fail2ban names (``get logtarget``) or its config does,
+    never one from the caller; through the broker it is read as root.
+    """
+    if isinstance(client, BrokerClient):
+        return logtail.log_from_json(client.call("fail2ban_log", count=count, q=q))
+    return logtail.fail2ban_log(client, config_dir, count=count, q=q)
+
+
+def log_lines(client: Fail2banClient, *, path: str, allow: list[str], count: int) -> str:
+    """The last ``count`` lines of a log file for the regex tester.
+
+    ``allow`` is the caller's list of log directories; the broker uses its own
+    (/var/log, the jails' log directories, fail2ban's log directory).
+    Raises ValueError (not an allowed file) or OSError.
+    """
+    if isinstance(client, BrokerClient):
+        return str(client.call("log_lines", path=path, count=count))
+    return regextest.tail_lines(regextest.allowed_log_path(path, allow), count)

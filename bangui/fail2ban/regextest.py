@@ -25,6 +25,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .client import Fail2banClient
+from .configreader import configured_jails
+from .errors import Fail2banError
+
 MAX_LINE_CHARS = 8192
 # fail2ban-regex reads a REGEX argument of this shape as a filter name or file
 # path (``sshd``, ``/etc/shadow``) when such a file exists; a real failregex
@@ -73,6 +77,37 @@ def allowed_log_path(path: str, allow: list[str]) -> Path:
                 raise ValueError(f"{path} is not a regular file.")
             return Path(real)
     raise ValueError(f"{path} is not under an allowed log directory ({', '.join(allow)}).")
+
+
+# A jail logging into one of these must not open the whole directory to the tester.
+_NEVER_ALLOWED = {"/", "/etc", "/root", "/proc", "/sys", "/dev", "/boot", "/usr", "/bin",
+                  "/sbin", "/lib", "/home", "/run", "/var", "/tmp"}  # fmt: skip
+
+
+def log_allowlist(client: Fail2banClient, config_dir: str) -> list[str]:
+    """Where the tester may read logs: /var/log, the directories of the jails' log paths,
+    and fail2ban's own log dir (asked of fail2ban, so only while it runs)."""
+    paths: list[str] = []
+    try:
+        for jail in configured_jails(config_dir):
+            paths += [tok for tok in jail.logpath.split() if tok.startswith("/")]
+    except Fail2banError:
+        pass  # an unreadable config still leaves /var/log
+    try:
+        target = str(client.get_server("logtarget") or "")
+        if target.startswith("/"):
+            paths.append(target)
+    except Fail2banError:
+        pass
+    allow = ["/var/log"]
+    for path in paths:
+        folder = os.path.dirname(path)
+        if any(ch in folder for ch in "*?["):
+            continue  # a glob directory cannot be checked as a prefix
+        if os.path.realpath(folder) in _NEVER_ALLOWED or folder in allow:
+            continue
+        allow.append(folder)
+    return allow
 
 
 def tail_lines(path: Path, max_lines: int) -> str:

@@ -189,3 +189,23 @@ def test_config_changes_go_through_the_broker_with_its_policy(private_broker, f2
     assert outside["result"]["ok"] is False and "not inside" in outside["result"]["message"]
     with pytest.raises(PolicyRefused, match="start command"):
         host.restart(via, command="/bin/true")  # the broker's own command, and it has none
+
+
+def test_logs_are_read_by_the_broker_within_its_own_log_dirs(private_broker, f2b_private):  # type: ignore[no-untyped-def]
+    via = BrokerClient(private_broker.path)
+    target, tail = host.fail2ban_log(via, config_dir="/x", count=100, q="")
+    assert target.target == f2b_private.client().get_server("logtarget")
+    assert tail is not None and tail.error == "" and tail.lines
+    log = f2b_private.log_path("alpha")
+    log.write_text("one\ntwo\nthree\n")
+    assert host.log_lines(via, path=str(log), allow=[], count=2) == "two\nthree\n"
+    for bad in (
+        "/etc/shadow",
+        "/etc/passwd",
+        str(log) + "/../../../../etc/shadow",
+        "/proc/1/environ",
+    ):
+        with pytest.raises(ValidationError):
+            host.log_lines(via, path=bad, allow=["/"], count=10)  # the caller's list is ignored
+    with pytest.raises(ValidationError):
+        via.call("log_lines", path=str(log), count=10**9)

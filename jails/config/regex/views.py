@@ -7,31 +7,28 @@ would be (``%`` escaping, continuation lines), and the dir is removed after.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
-from bangui.fail2ban import Fail2banError, configfiles
+from bangui.fail2ban import Fail2banError, configfiles, host, regextest
 from bangui.fail2ban.configreader import configured_jails
 from bangui.fail2ban.configured import config_dir, get_client
-from bangui.fail2ban.regextest import RegexResult, regex_test, tail_lines
+from bangui.fail2ban.regextest import RegexResult, regex_test
 from bangui.web import is_partial
 from jails.config.regex.forms import RegexTestForm, regex_lines
 from jails.config.services import config_root
 
 # Shown at most per list: enough to judge a regex, small enough for the browser.
 SHOWN_LINES = 2000
-# A jail logging into one of these must not open the whole directory to the tester.
-_NEVER_ALLOWED = {"/", "/etc", "/root", "/proc", "/sys", "/dev", "/boot", "/usr", "/bin",
-                  "/sbin", "/lib", "/home", "/run", "/var", "/tmp"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -49,27 +46,7 @@ def _timeout() -> float:
 
 def log_allowlist() -> list[str]:
     """/var/log, the directories of the jails' log paths, and fail2ban's own log dir."""
-    paths: list[str] = []
-    try:
-        for jail in configured_jails(config_dir()):
-            paths += [tok for tok in jail.logpath.split() if tok.startswith("/")]
-    except Fail2banError:
-        pass  # an unreadable config still leaves /var/log
-    try:
-        target = str(get_client().get_server("logtarget") or "")
-        if target.startswith("/"):
-            paths.append(target)
-    except Fail2banError:
-        pass  # fail2ban is down: its log dir is only known while it runs
-    allow = ["/var/log"]
-    for path in paths:
-        folder = os.path.dirname(path)
-        if any(ch in folder for ch in "*?["):
-            continue  # a glob directory cannot be checked as a prefix
-        if os.path.realpath(folder) in _NEVER_ALLOWED or folder in allow:
-            continue
-        allow.append(folder)
-    return allow
+    return regextest.log_allowlist(get_client(), config_dir())
 
 
 def _filters() -> list[str]:
@@ -112,7 +89,14 @@ def _filter_file(folder: Path, failregex: str, ignoreregex: str) -> Path:
 def _source_lines(data: dict[str, Any]) -> str:
     if data["source"] == "file":
         try:
-            return tail_lines(data["log_file"], int(data["tail"]))
+            return host.log_lines(
+                get_client(), path=str(data["log_file"]), allow=log_allowlist(),
+                count=int(data["tail"]),
+            )  # fmt: skip
+        except ValidationError as exc:  # the broker's own list of log directories
+            raise _FieldError("log_path", exc.messages[0]) from None
+        except ValueError as exc:
+            raise _FieldError("log_path", str(exc)) from None
         except OSError as exc:
             why = exc.strerror or exc
             raise _FieldError("log_path", f"The log file cannot be read: {why}") from None

@@ -9,7 +9,7 @@ from django import forms
 from django.http import QueryDict
 
 from bangui.fail2ban import server_settings as ss
-from jails.config.server.log import DEFAULT_LINES, LINE_COUNTS
+from bangui.fail2ban.logtail import DEFAULT_LINES, LINE_COUNTS
 
 
 def _checked(cleaner: Callable[[Any], Any], value: Any) -> Any:

@@ -8,12 +8,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from bangui.fail2ban import host
 from bangui.fail2ban.configured import config_dir, kept_client
 from bangui.web import is_partial, safe_next
 from jails.audit.services import actor_from
 from jails.config.server import services
 from jails.config.server.forms import LogViewForm, ServerSettingsForm
-from jails.config.server.log import log_target, read_log_tail
 from jails.config.services import config_rollback
 from jails.models import ConfigChange
 
@@ -45,8 +45,7 @@ def config_log(request: HttpRequest) -> HttpResponse:
     form = LogViewForm.from_query(request.GET)
     count, q, follow = form.values()
     with kept_client() as c:
-        target = log_target(c, config_dir())
-    tail = read_log_tail(target.target, count=count, q=q) if target.is_file else None
+        target, tail = host.fail2ban_log(c, config_dir=config_dir(), count=count, q=q)
     context = {
         "nav": "config",
         "tab": "log",

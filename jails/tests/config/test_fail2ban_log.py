@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 from bangui.fail2ban import Fail2banClient
-from jails.config.server import log as fail2ban_log
-from jails.config.server.log import read_log_tail, tail_lines
+from bangui.fail2ban import logtail as fail2ban_log
+from bangui.fail2ban.logtail import read_log_tail, tail_lines
 
 URL = "/config/log/"
 

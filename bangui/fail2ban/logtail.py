@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from bangui.fail2ban import Fail2banClient, Fail2banError
-from bangui.fail2ban import server_settings as ss
+from . import server_settings as ss
+from .client import Fail2banClient
+from .errors import Fail2banError
 
 LINE_COUNTS = (100, 500, 1000, 5000)
 DEFAULT_LINES = 500
@@ -174,3 +175,28 @@ def read_log_tail(path: str, *, count: int = DEFAULT_LINES, q: str = "") -> LogT
         return tail
     tail.lines = _levels(lines)
     return tail
+
+
+def fail2ban_log(
+    client: Fail2banClient, conf_dir: str, *, count: int = DEFAULT_LINES, q: str = ""
+) -> tuple[LogTarget, LogTail | None]:
+    """Where fail2ban logs, and the tail of that file (None for syslog, journal …)."""
+    target = log_target(client, conf_dir)
+    return target, read_log_tail(target.target, count=count, q=q) if target.is_file else None
+
+
+def log_to_json(target: LogTarget, tail: LogTail | None) -> dict[str, object]:
+    return {"target": asdict(target), "tail": asdict(tail) if tail is not None else None}
+
+
+def log_from_json(raw: dict[str, Any]) -> tuple[LogTarget, LogTail | None]:
+    target = LogTarget(str(raw["target"]["target"]), bool(raw["target"]["from_config"]))
+    t = raw.get("tail")
+    if t is None:
+        return target, None
+    lines = [LogLine(str(x["text"]), str(x["level"]), bool(x["truncated"])) for x in t["lines"]]
+    tail = LogTail(
+        path=str(t["path"]), lines=lines, size=int(t["size"]), error=str(t["error"]),
+        scan_limited=bool(t["scan_limited"]),
+    )  # fmt: skip
+    return target, tail
