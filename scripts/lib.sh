@@ -57,3 +57,10 @@ ensure_venv() {
     echo "$stamp" > "$VENV/.bangui-stamp"
   fi
 }
+
+# ensure_user NAME : a system user without a home or a shell (BanGUI's unprivileged web user).
+ensure_user() {
+  id "$1" >/dev/null 2>&1 && return 0
+  echo "==> creating the system user $1"
+  as_root useradd --system --no-create-home --shell /usr/sbin/nologin "$1"
+}

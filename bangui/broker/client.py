@@ -106,7 +106,15 @@ class BrokerClient(Fail2banClient):
 
     def _exchange(self, stream: _Stream, frame: bytes) -> dict[str, Any]:
         stream.sock.settimeout(self.timeout + SLACK)
-        stream.sock.sendall(frame)
+        try:
+            stream.sock.sendall(frame)
+        except (BrokenPipeError, ConnectionResetError):
+            # The broker may have answered (a refusal of this user) and closed
+            # before reading the request: that answer is the one to report.
+            try:
+                return wire.read_frame(stream.rfile, wire.MAX_REPLY)
+            except (EOFError, wire.WireError, OSError):
+                raise BrokenPipeError("the broker closed the connection") from None
         return wire.read_frame(stream.rfile, wire.MAX_REPLY)
 
     def call(self, op: str, **args: Any) -> Any:

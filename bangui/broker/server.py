@@ -38,6 +38,7 @@ from .ops import OPS, BadArgs, Context
 log = logging.getLogger("bangui.broker")
 
 MAX_TIMEOUT = 120.0
+IDLE_TIMEOUT = 600.0
 # Operations that change something: logged at INFO with the peer.
 CHANGES = frozenset(
     {"ban", "unban", "unban_everywhere", "unban_all", "set", "add_ignore", "stop_jail"}
@@ -138,7 +139,7 @@ def serve_stream(ctx: Context, rfile: wire.Reader, wfile: wire.Writer, peer: str
         while True:
             try:
                 request = wire.read_frame(rfile, wire.MAX_REQUEST)
-            except EOFError:
+            except (EOFError, TimeoutError, ConnectionError):
                 return
             except wire.WireError as exc:
                 log.warning("closed the connection of %s: %s", peer, exc)
@@ -152,6 +153,8 @@ def serve_stream(ctx: Context, rfile: wire.Reader, wfile: wire.Writer, peer: str
 
 class _Handler(socketserver.StreamRequestHandler):
     server: BrokerServer
+    # A peer that stops mid-frame or stays silent this long loses its thread.
+    timeout = IDLE_TIMEOUT
 
     def handle(self) -> None:
         peer = peer_of(self.request)

@@ -23,9 +23,9 @@ _JAIL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 # fail2ban eval()s time values, so only a strict grammar is accepted and the
 # value is converted to plain seconds here: digits are all that is ever sent.
 _TIME_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_TIME_RE = re.compile(r"(?:(\d{1,7})\s?([smhdw])\s?){1,5}")
-_TIME_PART_RE = re.compile(r"(\d{1,7})\s?([smhdw])")
-_SECONDS_RE = re.compile(r"-?\d{1,10}")
+_TIME_RE = re.compile(r"(?:(\d{1,7})\s?([smhdw])\s?){1,5}", re.ASCII)
+_TIME_PART_RE = re.compile(r"(\d{1,7})\s?([smhdw])", re.ASCII)
+_SECONDS_RE = re.compile(r"-?\d{1,10}", re.ASCII)
 MAX_SECONDS = 10 * 365 * 86400
 
 
@@ -156,7 +156,7 @@ def clean_count(value: object, *, minimum: int = 1, maximum: int = 1_000_000) ->
     if isinstance(value, bool):
         raise ValidationError("Expected a whole number.", code="int")
     text = str(value) if isinstance(value, int) else _require_text(value, "A number", 16).strip()
-    if not re.fullmatch(r"\d{1,9}", text) or not minimum <= int(text) <= maximum:
+    if not re.fullmatch(r"[0-9]{1,9}", text) or not minimum <= int(text) <= maximum:
         raise ValidationError(f"Expected a whole number from {minimum} to {maximum}.", code="int")
     return str(int(text))
 
