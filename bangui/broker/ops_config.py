@@ -52,8 +52,8 @@ def _config_test(ctx: Context, raw: Any) -> dict[str, Any]:
         root / configapply.relative_path(root, Path(rel)): data for rel, data in changes.items()
     }
     refused = configapply.policy_refusal(root, paths, ctx.fail2ban_socket)
-    if refused:
-        return {"ok": False, "output": refused, "jails": None}
+    if refused is not None:
+        return {"ok": False, "output": str(refused), "jails": None}
     return asdict(configapply.config_test(root, paths))
 
 

@@ -49,7 +49,7 @@ class TestOutcome:
 @dataclass
 class ApplyResult:
     ok: bool
-    step: str  # "lock" | "test" | "write" | "reload" | "probe" | "done"
+    step: str  # "policy" | "syntax" | "lock" | "test" | "write" | "reload" | "probe" | "done"
     message: str
     restored: bool = False
     output: str = ""
@@ -88,8 +88,10 @@ def _run_client(args: list[str], timeout: float) -> tuple[bool, str]:
     return proc.returncode == 0, cli._clean(proc.stdout + proc.stderr)
 
 
-def policy_refusal(root: Path, changes: dict[Path, bytes | None], socket_path: str) -> str:
-    """Why BanGUI will not write ``changes`` (``policy.check_write``), or ""."""
+def policy_refusal(
+    root: Path, changes: dict[Path, bytes | None], socket_path: str
+) -> policy.PolicyRefused | None:
+    """Why BanGUI will not write ``changes`` (``policy.check_write``), or None."""
     dirs = list(server_settings.LOG_DIRS)
     if any(p.name == "fail2ban.local" for p in changes):
         with contextlib.suppress(Fail2banError):  # the current log's directory is allowed too
@@ -105,8 +107,8 @@ def policy_refusal(root: Path, changes: dict[Path, bytes | None], socket_path: s
         try:
             policy.check_write(str(rel), data, config_dir=root, previous=previous, log_dirs=dirs)
         except policy.PolicyRefused as exc:
-            return str(exc)
-    return ""
+            return exc
+    return None
 
 
 def config_test(
@@ -221,8 +223,12 @@ def apply_changes(
     targets = [root / relative_path(root, p) for p in changes]
     data = dict(zip(targets, changes.values(), strict=True))
     refused = policy_refusal(root, data, socket_path)
-    if refused:
-        return ApplyResult(False, "policy", refused)
+    if isinstance(refused, policy.PolicyUnreadable):
+        # Not INI: fail2ban's own words on a throwaway copy help more than the parser's.
+        tried = config_test(root, data)
+        return ApplyResult(False, "syntax", str(refused), output="" if tried.ok else tried.output)
+    if refused is not None:
+        return ApplyResult(False, "policy", str(refused))
     with _exclusive(lock_path or default_lock_path(root), lock_timeout) as acquired:
         if not acquired:
             return ApplyResult(False, "lock", "another change is being applied; try again")

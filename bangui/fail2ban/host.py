@@ -104,8 +104,8 @@ def config_test(
     refused = configapply.policy_refusal(
         root, {root / rel: data for rel, data in changes.items()}, client.socket_path
     )
-    if refused:
-        return configapply.TestOutcome(False, refused)
+    if refused is not None:
+        return configapply.TestOutcome(False, str(refused))
     return configapply.config_test(root, {root / rel: data for rel, data in changes.items()})
 
 

@@ -38,6 +38,10 @@ class PolicyRefused(ValueError):
     """A write BanGUI will not make; the text says why, for the user."""
 
 
+class PolicyUnreadable(PolicyRefused):
+    """The file is not INI text BanGUI can read, so its settings cannot be checked."""
+
+
 # -- what may be written where -------------------------------------------------------
 
 WRITABLE_DIRS = ("jail.d", "filter.d")
@@ -114,9 +118,9 @@ def check_write(
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise PolicyRefused(f"{rel} is not UTF-8 text.") from None
+        raise PolicyUnreadable(f"{rel} is not UTF-8 text.") from None
     if "\x00" in text:
-        raise PolicyRefused(f"{rel} contains a NUL byte.")
+        raise PolicyUnreadable(f"{rel} contains a NUL byte.")
     sections = _sections(rel, text)
     before = _previous_sections(rel, previous)
     root = Path(config_dir)
@@ -144,7 +148,7 @@ def _sections(rel: str, text: str) -> dict[str, dict[str, str]]:
     try:
         parser.read_string(text, source=rel)
     except configparser.Error as exc:
-        raise PolicyRefused(f"{rel} cannot be read as an INI file: {exc}") from None
+        raise PolicyUnreadable(f"{rel} cannot be read as an INI file: {exc}") from None
     return {name: dict(parser.items(name, raw=True)) for name in parser.sections()}
 
 
