@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from bangui.fail2ban.db import Keyset
 from bangui.fail2ban.validation import clean_jail, clean_network
 from jails.live.iplist import ParsedList, parse_ip_list
 
@@ -94,3 +95,17 @@ class JailFilterForm(forms.Form):
 class BanSearchForm(forms.Form):
     q = forms.CharField(required=False, max_length=64)
     page = forms.IntegerField(required=False, min_value=1)
+    # Where the linked page starts (``bangui.fail2ban.db.Keyset``); a stale or
+    # garbled one is dropped, not an error: the page then starts at ``page``.
+    before = forms.CharField(required=False, max_length=64)
+    after = forms.CharField(required=False, max_length=64)
+
+    def clean_before(self) -> str:
+        return _keyset(self.cleaned_data["before"])
+
+    def clean_after(self) -> str:
+        return _keyset(self.cleaned_data["after"])
+
+
+def _keyset(text: str) -> str:
+    return text if Keyset.parse(text) is not None else ""

@@ -20,8 +20,9 @@ from bangui.web import is_partial, jail_or_404
 from geo.selectors import geo_annotate
 from jails.audit.services import actor_from
 from jails.live import services
+from jails.live.bans_page import jail_bans_page
 from jails.live.forms import BanSearchForm, IgnoreAddForm, JailFilterForm
-from jails.live.selectors import jail_bans_page, jail_detail, jail_overview, running_jails
+from jails.live.selectors import jail_detail, jail_overview, running_jails
 
 
 @require_GET
@@ -58,9 +59,10 @@ def _jail_page(
     request: HttpRequest, jail: str, c: Fail2banClient, ignore_form: IgnoreAddForm | None = None
 ) -> HttpResponse:
     search = BanSearchForm(request.GET)
-    q, page = "", 1
+    q, page, before, after = "", 1, "", ""
     if search.is_valid():
         q, page = search.cleaned_data["q"] or "", search.cleaned_data["page"] or 1
+        before, after = search.cleaned_data["before"], search.cleaned_data["after"]
     context: dict[str, object] = {"nav": "jails", "jail": jail, "search": search, "q": q}
     try:
         if jail not in running_jails(c):
@@ -69,7 +71,9 @@ def _jail_page(
             context["not_running"] = True
             status = 200 if configured else 404
             return render(request, "jails/live/detail_unavailable.html", context, status=status)
-        bans = jail_bans_page(client=c, jail=jail, q=q, page=page, db_path=db_path(c))
+        bans = jail_bans_page(
+            client=c, jail=jail, q=q, page=page, db_path=db_path(c), before=before, after=after
+        )
         geo_annotate(bans.rows)  # one batch lookup for the page
         context["bans"] = bans
         if is_partial(request):  # the only live part of this page is the ban table

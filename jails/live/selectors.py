@@ -1,24 +1,23 @@
-"""Reads of the jails area: the jail overview, one jail, its bans, an IP lookup.
+"""Reads of the jails area: the jail overview, one jail, its banned list, an IP lookup.
 
 Overviews use fail2ban's ``short`` status (counts only); full IP lists are
-fetched only for the one jail being looked at, and briefly cached.
+fetched only for the one jail being looked at, and briefly cached. The page
+of a jail's bans is built in ``bans_page.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from django.core.cache import cache
-from django.core.paginator import Page, Paginator
 
 from bangui.fail2ban import Fail2banClient, Fail2banError
 from bangui.fail2ban.configreader import ConfiguredJail, configured_jails
 from bangui.fail2ban.db import BanTime, ban_times
-from bangui.web import page_of
 from jails.models import MANUAL_JAIL
 
 BANLIST_CACHE_SECONDS = 5
@@ -189,16 +188,6 @@ class BanRow:
     bancount: int | None = None
 
 
-@dataclass
-class BanPage:
-    rows: list[BanRow]
-    page: Page[str]
-    total: int
-    matching: int
-    times_missing: int = 0
-    notes: list[str] = field(default_factory=list)
-
-
 def _jails_key(socket_path: str) -> str:
     return f"bangui:jails:{socket_path}"
 
@@ -249,7 +238,7 @@ def _local_epoch(text: str) -> int:
     return int(datetime.strptime(text, "%Y-%m-%d %H:%M:%S").timestamp())
 
 
-def _parse_with_time(lines: list[str]) -> dict[str, BanTime]:
+def parse_with_time(lines: list[str]) -> dict[str, BanTime]:
     out: dict[str, BanTime] = {}
     for line in lines:
         m = _WITH_TIME.match(line)
@@ -258,46 +247,13 @@ def _parse_with_time(lines: list[str]) -> dict[str, BanTime]:
     return out
 
 
-def _row(ip: str, bt: BanTime | None) -> BanRow:
+def ban_row(ip: str, bt: BanTime | None) -> BanRow:
     if bt is None:
         return BanRow(ip=ip)
     start = datetime.fromtimestamp(bt.timeofban, tz=UTC)
     permanent = bt.bantime < 0
     end = None if permanent else datetime.fromtimestamp(bt.timeofban + bt.bantime, tz=UTC)
     return BanRow(ip=ip, start=start, end=end, permanent=permanent, bancount=bt.bancount or None)
-
-
-def jail_bans_page(
-    *, client: Fail2banClient, jail: str, q: str = "", page: int | str = 1, db_path: str | None
-) -> BanPage:
-    """One page of a jail's current bans, newest first, filtered on the server."""
-    ips = banned_ips_cached(client, jail)
-    total = len(ips)
-    newest_first = list(reversed(ips))
-    if q:
-        needle = q.strip().lower()
-        newest_first = [ip for ip in newest_first if needle in ip]
-    pager, _ = page_of(Paginator(newest_first, PER_PAGE), str(page))
-    page_ips = list(pager.object_list)
-    times: dict[str, BanTime] = {}
-    notes: list[str] = []
-    if db_path:
-        try:
-            times = ban_times(db_path, jail, page_ips)
-        except Exception as exc:  # sqlite3 errors, permissions: fall back below
-            notes.append(f"fail2ban's database could not be read ({exc}).")
-    missing = [ip for ip in page_ips if ip not in times]
-    if missing and total <= WITH_TIME_LIMIT:
-        times.update(_parse_with_time(client.banned_with_time(jail)))
-    rows = [_row(ip, times.get(ip)) for ip in page_ips]
-    return BanPage(
-        rows=rows,
-        page=pager,
-        total=total,
-        matching=len(newest_first),
-        times_missing=sum(1 for r in rows if r.start is None),
-        notes=notes,
-    )
 
 
 @dataclass
@@ -318,8 +274,8 @@ def ip_lookup(*, client: Fail2banClient, ip: str, db_path: str | None) -> list[I
             except Exception:  # noqa: BLE001 - times are optional here
                 bt = None
         if bt is None:
-            bt = _parse_with_time(client.banned_with_time(jail)).get(ip)
-        found.append(IpBan(jail=jail, ban=_row(ip, bt)))
+            bt = parse_with_time(client.banned_with_time(jail)).get(ip)
+        found.append(IpBan(jail=jail, ban=ban_row(ip, bt)))
     return found
 
 
