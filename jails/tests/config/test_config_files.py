@@ -184,10 +184,21 @@ def test_fail2ban_errors_are_shown(config_admin_client, f2b_private):
     assert "step <b>test</b>" in body
 
 
+def test_a_file_that_is_not_ini_is_refused_as_unreadable_with_fail2bans_words(
+    config_admin_client, f2b_private
+):
+    before = _files(f2b_private.conf_dir)
+    body = _new(config_admin_client, "jail.d", "broken.local", "this is not ini\n")
+    text = body.content.decode()
+    assert "the file cannot be read" in text and "cannot be read as an INI file" in text
+    assert "step <b>syntax</b>" in text and 'class="f2b-output"' in text
+    assert "run a command as root" not in text
+    _unchanged(f2b_private, before)
+
+
 @pytest.mark.parametrize(
     ("subdir", "name", "text", "words"),
     [
-        ("jail.d", "broken.local", "this is not ini\n", "cannot be read as an INI file"),
         ("jail.d", "evil.local", '[alpha]\naction = dummy[actionban="touch /x"]\n', "parameters"),
         ("jail.d", "evil.local", "[alpha]\nignorecommand = touch /x\n", "runs a command"),
         ("filter.d", "evil.local", "[Definition]\nactionban = touch /x\n", "action options"),
