@@ -16,7 +16,7 @@ from django.db.models import Model
 from django.http import HttpRequest
 
 from bangui.admin_paginator import CappedPaginator
-from bangui.models import AppSettings, InstanceLock, ServerStatus, UserProfile
+from bangui.models import AppSettings, DataVersion, InstanceLock, ServerStatus, UserProfile
 
 
 class BigTableChangeList(ChangeList):
@@ -130,3 +130,12 @@ class UserProfileAdmin(ReadOnlyAdmin):
     list_filter = ("role",)
     list_select_related = ("user",)
     search_fields = ("user__username",)
+
+
+@admin.register(DataVersion)
+class DataVersionAdmin(ReadOnlyAdmin):
+    """Read-only, no delete: each row counts the writes to one kind of data, and pages
+    keep what they rendered under it (``bangui.pagecache``). A row edited by hand would
+    only make them render again, or, set back, keep an old page for up to a minute."""
+
+    list_display = ("name", "value", "changed_at")

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET
 from bangui.fail2ban import Fail2banBusy, Fail2banError
 from bangui.fail2ban.configured import get_client
 from bangui.models import InstanceLock
+from bangui.pagecache import conditional
 from bangui.status import current_status, timeout_judged
 from geo.selectors import geo_status
 
@@ -30,7 +31,13 @@ Handler = Callable[[HttpRequest], HttpResponse]
 
 @require_GET
 def status_bar(request: HttpRequest) -> HttpResponse:
-    return render(request, "bangui/_status_bar.html", {"status": current_status()})
+    """The status bar (every page polls it every 10 s): a 304 until the snapshot changes."""
+    status = current_status()
+    return conditional(
+        request,
+        ("status-bar", status),
+        lambda: render(request, "bangui/_status_bar.html", {"status": status}),
+    )
 
 
 @login_not_required

@@ -1,4 +1,4 @@
-"""BanGUI's own records: the settings chosen at setup, instance locks, fail2ban status."""
+"""BanGUI's own records: setup settings, instance locks, fail2ban status, data versions."""
 
 from __future__ import annotations
 
@@ -124,3 +124,22 @@ class UserProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.role})"
+
+
+class DataVersion(models.Model):
+    """A counter per kind of data the pages show (``archive``), bumped by each write to it.
+
+    Pages keep what they rendered under the versions they read (``bangui.pagecache``).
+    A row, not a number in memory, because the job cluster writes in another process:
+    the history sync bumps ``archive`` and every process sees it at its next read.
+    """
+
+    name = models.CharField(max_length=50, primary_key=True)
+    value = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "data version"
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.value}"

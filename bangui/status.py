@@ -18,6 +18,10 @@ log = logging.getLogger("bangui.health")
 
 _LIVE_CACHE_KEY = "bangui:status:live"
 _LIVE_CACHE_SECONDS = 3
+# Every page reads the status (the status bar, the recovery banner) and the polls every
+# 10 s; the health job rewrites it every 30 s. One read a second serves all of them.
+_SHOWN_CACHE_KEY = "bangui:status:shown"
+_SHOWN_CACHE_SECONDS = 1
 
 
 # A fail2ban that answered this recently and now only times out is busy, not gone.
@@ -59,8 +63,8 @@ class StatusSnapshot:
 
 
 def status_invalidate() -> None:
-    """Forget the cached live probe (the stored snapshot stays)."""
-    cache.delete(_LIVE_CACHE_KEY)
+    """Forget the cached live probe and the last read (the stored snapshot stays)."""
+    cache.delete_many([_LIVE_CACHE_KEY, _SHOWN_CACHE_KEY])
 
 
 def status_changed() -> StatusSnapshot:
@@ -203,11 +207,17 @@ def snapshot_is_fresh(checked_at: datetime | None) -> bool:
 def current_status() -> StatusSnapshot:
     """What the pages show: the job's snapshot while it is fresh, else a live probe.
 
-    A GET never writes: the live probe is only cached in memory for a few seconds.
+    A GET never writes: the live probe is only cached in memory for a few seconds, and
+    what was read for a second.
     """
+    shown: StatusSnapshot | None = cache.get(_SHOWN_CACHE_KEY)
+    if shown is not None:
+        return shown
     row = ServerStatus.objects.filter(pk=1).first()
     if row is not None and snapshot_is_fresh(row.checked_at):
-        return _from_row(row)
+        shown = _from_row(row)
+        cache.set(_SHOWN_CACHE_KEY, shown, _SHOWN_CACHE_SECONDS)
+        return shown
     cached: StatusSnapshot | None = cache.get(_LIVE_CACHE_KEY)
     if cached is not None:
         return cached

@@ -10,6 +10,13 @@ from django.utils import timezone
 from jails.models import AuditEvent
 
 
+def audit_token() -> int:
+    """The newest event's id: the log is only ever appended to, so it changes with every
+    entry (a primary-key lookup). Read it before the events."""
+    newest = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
+    return newest or 0
+
+
 def _day_start(day: date) -> datetime:
     """Midnight at the start of ``day`` in the active timezone (the one chosen at setup)."""
     return timezone.make_aware(datetime.combine(day, time.min))

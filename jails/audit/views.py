@@ -9,12 +9,14 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from bangui.pagecache import fragment
 from bangui.web import is_partial, page_of
 from jails.audit.forms import AuditFilterForm
-from jails.audit.selectors import audit_event_list
+from jails.audit.selectors import audit_event_list, audit_token
 from jails.models import AuditEvent
 
 PER_PAGE = 50
@@ -66,19 +68,25 @@ def param_list(params: Any) -> list[Param]:
 @require_GET
 @vary_on_headers("HX-Request")
 def audit_log(request: HttpRequest) -> HttpResponse:
+    parts = ("audit-table", audit_token(), request.META.get("QUERY_STRING", ""))  # first
     form = AuditFilterForm(request.GET)
     form.is_valid()  # invalid fields are left out of the filters and reported on the page
-    paginator = Paginator(audit_event_list(**form.filters()), PER_PAGE)
-    page, page_note = page_of(paginator, request.GET.get("page"))
-    context = {
-        "nav": "audit",
-        "form": form,
-        "page": page,
-        "page_note": page_note,
-        "page_range": list(paginator.get_elided_page_range(page.number, on_each_side=2)),
-        "rows": [AuditRow(event=e, params=param_list(e.params)) for e in page.object_list],
-        "filtered": form.active,
-    }
+
+    def table() -> str:
+        paginator = Paginator(audit_event_list(**form.filters()), PER_PAGE)
+        page, page_note = page_of(paginator, request.GET.get("page"))
+        context = {
+            "form": form,
+            "page": page,
+            "page_note": page_note,
+            "page_range": list(paginator.get_elided_page_range(page.number, on_each_side=2)),
+            "rows": [AuditRow(event=e, params=param_list(e.params)) for e in page.object_list],
+            "filtered": form.active,
+        }
+        return render_to_string("jails/audit/_table.html", context, request)
+
+    # The same for every viewer until an event is added (bangui.pagecache).
+    html = fragment(parts, table)
     if is_partial(request):
-        return render(request, "jails/audit/_table.html", context)
-    return render(request, "jails/audit/index.html", context)
+        return HttpResponse(html)
+    return render(request, "jails/audit/index.html", {"nav": "audit", "form": form, "table": html})

@@ -21,7 +21,7 @@ from geo.info import flag
 from geo.worldmap import country_name
 from jails.history.ranges import DAY, HOUR, RANGES, RangeSpec
 from jails.history.rollup import ArchiveCounts
-from jails.history.selectors import DEFAULT_SORT, SORTS
+from jails.history.selectors import DEFAULT_SORT, SORTS, archive_token
 from jails.models import BanRecord
 
 DEFAULT_RANGE = "24h"
@@ -171,12 +171,6 @@ def first_line(matches: str, limit: int = 160) -> str:
 AGGREGATE_CACHE_SECONDS = 300
 
 
-def _archive_version() -> int:
-    """The newest archived row's id: any insert changes it (a primary-key lookup)."""
-    newest = BanRecord.objects.order_by("-id").values_list("id", flat=True).first()
-    return newest or 0
-
-
 @dataclass(frozen=True)
 class DashboardData:
     """A window's bans (to page through) and their aggregates."""
@@ -197,14 +191,16 @@ def dashboard_data(
 ) -> DashboardData:
     """The window and its aggregates for one set of filters.
 
-    The aggregates are cached until a ban is archived (the cache key holds the
-    newest row's id) or the window moves on to its next bucket; five minutes at most.
+    The aggregates are cached until the archive changes (the key holds
+    ``archive_token``: a ban archived, a ban marked lifted, the purge) or the window
+    moves on to its next bucket; five minutes at most.
     """
     win = window(key, now=now)
     records = bans_in_window(win, origin=origin, jail=jail)
+    version, newest = archive_token()  # before the counts: never older than the key says
     cache_key = (
         f"bangui:dash:{win.key}:{win.start.timestamp():.0f}:{win.end.timestamp():.0f}:"
-        f"{origin or ''}:{jail or ''}:{_archive_version()}"
+        f"{origin or ''}:{jail or ''}:{version}:{newest}"
     )
     found = cache.get(cache_key)
     if found is None:

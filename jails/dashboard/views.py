@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from bangui.pagecache import conditional, fragment
+from bangui.status import current_status
 from bangui.web import is_partial, page_number
 from geo.selectors import geo_annotate
 from jails.dashboard import charts
 from jails.dashboard.forms import DashboardForm
-from jails.dashboard.selectors import Bucket, ban_list, dashboard_data, first_line
-from jails.history.selectors import REPEAT_BANS, history_jails
+from jails.dashboard.selectors import Bucket, ban_list, dashboard_data, first_line, window
+from jails.history.selectors import REPEAT_BANS, archive_token, history_jails
 from jails.history.views import sort_heads
 
 PER_PAGE = 50
@@ -28,10 +33,10 @@ def _trend_points(trend: list[Bucket], key: str, zone: Any) -> tuple[list[tuple[
     return [(b.start.astimezone(zone).strftime(fmt), b.count) for b in trend], every
 
 
-def dashboard_context(request: HttpRequest) -> dict[str, Any]:
-    form = DashboardForm(request.GET, jails=history_jails())
+def dashboard_context(request: HttpRequest, form: DashboardForm, now: datetime) -> dict[str, Any]:
+    """What the live part (``_live.html``) shows: the window's aggregates, charts and list."""
     key = form.range_key
-    data = dashboard_data(key, origin=form.origin_filter, jail=form.jail_filter)
+    data = dashboard_data(key, origin=form.origin_filter, jail=form.jail_filter, now=now)
     win = data.window
     pages = max(1, math.ceil(data.total / PER_PAGE))
     number, _ = page_number(request.GET.get("page"), last=pages)
@@ -90,13 +95,36 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
 @require_GET
 @vary_on_headers("HX-Request")
 def dashboard(request: HttpRequest) -> HttpResponse:
-    context = dashboard_context(request)
+    """The page; its live part is the same for everyone until the archive or the window
+    changes, so it is rendered once per version (``bangui.pagecache``) and its 30-second
+    poll gets a 304 while nothing changed."""
+    token = archive_token()  # first: what is rendered is never older than the key
+    form = DashboardForm(request.GET, jails=history_jails())
+    now = timezone.now()
+    win = window(form.range_key, now=now)
+    parts = ("dash-live", token, win.start, win.end, request.META.get("QUERY_STRING", ""))
+
+    def live() -> str:
+        context = dashboard_context(request, form, now)
+        return render_to_string("jails/dashboard/_live.html", context, request)
+
     if is_partial(request):
-        return render(request, "jails/dashboard/_live.html", context)
+        return conditional(request, parts, lambda: HttpResponse(fragment(parts, live)))
+    context = {
+        "nav": "dashboard",
+        "form": form.normalized(),
+        "range_key": form.range_key,
+        "live": fragment(parts, live),
+    }
     return render(request, "jails/dashboard/index.html", context)
 
 
 @require_GET
 def dashboard_status(request: HttpRequest) -> HttpResponse:
-    """The dashboard's live part (htmx polls it); the status comes from the context processor."""
-    return render(request, "jails/dashboard/_status.html")
+    """fail2ban's counters (htmx polls them every 10 s): a 304 until the snapshot changes."""
+    status = current_status()
+    return conditional(
+        request,
+        ("dash-status", status),
+        lambda: render(request, "jails/dashboard/_status.html", {"status": status}),
+    )

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
+import time
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.cache import get_conditional_response, patch_cache_control
-from django.utils.http import quote_etag
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from bangui.pagecache import conditional, fragment
 from bangui.web import ALL, is_partial
 from geo.info import flag
 from geo.worldmap import country_name, render_map
@@ -26,7 +26,7 @@ from jails.history.map_selectors import (
     window,
 )
 from jails.history.ranges import RANGES
-from jails.history.selectors import history_jails
+from jails.history.selectors import archive_token, history_jails
 from jails.models import BanRecord
 
 
@@ -47,8 +47,35 @@ def _query(filters: MapFilters, **changes: str) -> str:
 @require_GET
 @vary_on_headers("HX-Request")
 def world_map(request: HttpRequest) -> HttpResponse:
+    """The map page. Its body is the same for everyone until the archive changes, and
+    its window moves with the clock: rendered once per archive version and minute,
+    shared (``bangui.pagecache``), and its 30-second poll gets a 304 meanwhile."""
+    token = archive_token()  # first: what is rendered is never older than the key
     jails = history_jails()
     filters = MapFilters.from_query(request.GET, jails)
+    minute = int(time.time() // 60)
+    parts = ("map-body", token, minute, request.META.get("QUERY_STRING", ""))
+
+    def body() -> str:
+        return render_to_string(
+            "jails/history/_map_body.html", _body_context(request, filters), request
+        )
+
+    if is_partial(request):
+        return conditional(request, parts, lambda: HttpResponse(fragment(parts, body)))
+    context = {
+        "nav": "map",
+        "filters": filters,
+        "ranges": [(key, spec.label) for key, spec in RANGES.items()],
+        "origins": [(ALL, "All origins"), *BanRecord.Origin.choices],
+        "jails": jails,
+        "body": fragment(parts, body),
+    }
+    return render(request, "jails/history/map.html", context)
+
+
+def _body_context(request: HttpRequest, filters: MapFilters) -> dict[str, object]:
+    """What the map's body shows: the counts, the map, the top ten, a country's bans."""
     records = window(filters)
     counted = country_counts(filters)
     limits = thresholds()
@@ -67,12 +94,8 @@ def world_map(request: HttpRequest) -> HttpResponse:
         (code, flag(code), country_name(code), n, base + _query(filters, country=code))
         for code, n in counted.top(10)
     ]
-    context = {
-        "nav": "map",
+    context: dict[str, object] = {
         "filters": filters,
-        "ranges": [(key, spec.label) for key, spec in RANGES.items()],
-        "origins": [(ALL, "All origins"), *BanRecord.Origin.choices],
-        "jails": jails,
         "counted": counted,
         "limits": limits,
         "legend": legend(limits),
@@ -95,12 +118,4 @@ def world_map(request: HttpRequest) -> HttpResponse:
         context["next_url"] = (
             f"{base}{query}&page={page.next_page_number()}" if page.has_next() else ""
         )
-    if not is_partial(request):
-        return render(request, "jails/history/map.html", context)
-    # The 30-second poll mostly gets the same ~190 KB again: with an ETag and
-    # "no-cache" the browser revalidates, and an unchanged map costs a 304.
-    response = render(request, "jails/history/_map_body.html", context)
-    etag = quote_etag(hashlib.blake2b(response.content, digest_size=16).hexdigest())
-    response["ETag"] = etag
-    patch_cache_control(response, private=True, no_cache=True)
-    return get_conditional_response(request, etag=etag, response=response) or response
+    return context

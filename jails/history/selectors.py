@@ -22,6 +22,8 @@ from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from bangui.fail2ban import Fail2banClient
 from bangui.fail2ban.configured import purge_age
 from bangui.fail2ban.server_settings import purge_age_too_short
+from bangui.models import DataVersion
+from bangui.pagecache import ARCHIVE
 from bangui.web import page_number
 from jails.live.selectors import BanRow, IpBan, banned_ips_cached, ip_lookup
 from jails.models import BanRecord, HistorySyncState
@@ -327,6 +329,24 @@ def archived_ban_counts(ips: list[str]) -> dict[str, int]:
         .annotate(n=Count("id"))
     )
     return {ip: n for ip, n in rows}
+
+
+def archive_token() -> tuple[int, int]:
+    """What every page over the archive depends on, in one short query.
+
+    BanGUI's own version of the archive (bumped by each write: the sync, unban
+    marks, the purge) and the newest row's id, which also catches rows written
+    behind BanGUI's back (a restore, a raw insert). Read it *before* the data.
+    """
+    versions = connection.ops.quote_name(DataVersion._meta.db_table)
+    table = connection.ops.quote_name(BanRecord._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT value FROM {versions} WHERE name = %s), (SELECT MAX(id) FROM {table})",
+            [ARCHIVE],
+        )
+        version, newest = cursor.fetchone()
+    return int(version or 0), int(newest or 0)
 
 
 def history_jails() -> list[str]:

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from bangui.fail2ban import Fail2banClient, Fail2banError
+from bangui.pagecache import ARCHIVE, version_bump
 from geo.services import geo_resolve_many
 from jails.history.rollup import rollup_fill, rollup_invalidate, rollup_invalidate_until
 from jails.models import BLOCKLIST_JAIL, MANUAL_JAIL, BanRecord, HistorySyncState
@@ -189,8 +190,10 @@ def _store(records: list[_Ban], memo: dict[str, tuple[str, int | None]] | None =
             cursor.executemany(
                 f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING", rows
             )
-        # Same transaction: the daily counts of these days are recounted later.
+        # Same transaction: the daily counts of these days are recounted later, and the
+        # pages over the archive render again.
         rollup_invalidate(r.banned_at for r in records)
+        version_bump(ARCHIVE)
     return len(records)
 
 
@@ -303,7 +306,11 @@ def history_mark_unbanned(*, ip: str, jails: list[str] | None, by: str) -> int:
     qs = BanRecord.objects.filter(ip=ip, unbanned_at__isnull=True)
     if jails is not None:
         qs = qs.filter(jail__in=jails)
-    return qs.update(unbanned_at=timezone.now(), unbanned_by=by[:150])
+    with transaction.atomic():
+        marked = qs.update(unbanned_at=timezone.now(), unbanned_by=by[:150])
+        if marked:
+            version_bump(ARCHIVE)
+    return marked
 
 
 def history_mark_all_unbanned(*, by: str) -> int:
@@ -315,7 +322,13 @@ def history_mark_all_unbanned(*, by: str) -> int:
         for r in open_records.only("id", "banned_at", "bantime")
         if r.bantime < 0 or r.banned_at + timedelta(seconds=r.bantime) > now
     ]
-    return BanRecord.objects.filter(pk__in=lifted).update(unbanned_at=now, unbanned_by=by[:150])
+    with transaction.atomic():
+        marked = BanRecord.objects.filter(pk__in=lifted).update(
+            unbanned_at=now, unbanned_by=by[:150]
+        )
+        if marked:
+            version_bump(ARCHIVE)
+    return marked
 
 
 def history_purge(*, days: int | None = None, batch: int = 10_000) -> int:
@@ -332,3 +345,4 @@ def history_purge(*, days: int | None = None, batch: int = 10_000) -> int:
         with transaction.atomic():
             deleted += BanRecord.objects.filter(id__in=ids).delete()[0]
             rollup_invalidate_until(cutoff)
+            version_bump(ARCHIVE)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -9,18 +11,21 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from bangui.fail2ban import Fail2banError
 from bangui.fail2ban.configured import config_dir, db_path, get_client
 from bangui.fail2ban.validation import clean_network
+from bangui.pagecache import fragment
 from bangui.web import is_partial
 from geo.selectors import geo_annotate, geo_lookup
 from jails.history.forms import HistoryFilterForm
 from jails.history.map import history_map
 from jails.history.selectors import (
     REPEAT_BANS,
+    archive_token,
     ban_record_list,
     history_jails,
     history_page,
@@ -71,23 +76,40 @@ def filtered_records(form: HistoryFilterForm) -> QuerySet[BanRecord]:
         return ban_record_list(**form.filters())
 
 
+def _table_key(
+    request: HttpRequest, form: HistoryFilterForm, token: tuple[int, int]
+) -> tuple[Hashable, ...]:
+    """What the table shows follows from the archive and the query; a period ("last 7
+    days") also moves with the clock, so such a table is rendered again each minute."""
+    minute = int(time.time() // 60) if form.filters().get("since") else None
+    return ("history-table", token, request.META.get("QUERY_STRING", ""), minute)
+
+
 @require_GET
 @vary_on_headers("HX-Request")
 def history(request: HttpRequest) -> HttpResponse:
+    token = archive_token()  # first: what is rendered is never older than the key
     form = HistoryFilterForm(request.GET, jails=history_jails())
-    page = history_page(filtered_records(form), request.GET.get("page"))
-    geo_annotate(page.records, stored="country_code")  # one batch lookup for the page
-    context = {
-        "nav": "history",
-        "form": form,
-        "page": page,
-        "sort": form.sort_order,
-        "heads": sort_heads(form.sort_order),
-        "filtered": form.active,
-        "repeat_bans": REPEAT_BANS,
-    }
+    records = filtered_records(form)  # validates the form (no query yet)
+
+    def table() -> str:
+        page = history_page(records, request.GET.get("page"))
+        geo_annotate(page.records, stored="country_code")  # one batch lookup for the page
+        context = {
+            "form": form,
+            "page": page,
+            "sort": form.sort_order,
+            "heads": sort_heads(form.sort_order),
+            "filtered": form.active,
+            "repeat_bans": REPEAT_BANS,
+        }
+        return render_to_string("jails/history/_table.html", context, request)
+
+    # The same for every viewer until the archive changes (bangui.pagecache).
+    html = fragment(_table_key(request, form, token), table)
     if is_partial(request):
-        return render(request, "jails/history/_table.html", context)
+        return HttpResponse(html)
+    context: dict[str, object] = {"nav": "history", "form": form, "table": html}
     minutes = settings.BANGUI_HISTORY_SYNC_MINUTES
     context["purge_warning"] = purge_age_warning(client=get_client(), sync_minutes=minutes)
     context["sync"] = sync_state()

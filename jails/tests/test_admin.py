@@ -64,6 +64,9 @@ def _one_of_each(user: Any) -> None:
         "bangui.userprofile": lambda: apps.get_model("bangui", "UserProfile").objects.create(
             user=user, role="admin"
         ),
+        "bangui.dataversion": lambda: apps.get_model("bangui", "DataVersion").objects.create(
+            name="archive", value=3
+        ),
         "jails.auditevent": lambda: AuditEvent.objects.create(
             username="admin", action="ban", target="203.0.113.7", client_ip="192.0.2.1"
         ),
