@@ -1,4 +1,4 @@
-"""``python -m bench [--only NAME] [--list]``: run the benchmarks, print one table.
+"""``python -m bench [NAME…] [--only NAME] [--list]``: run the benchmarks, print one table.
 
 Starts a private fail2ban-server (no firewall, temporary directory) and
 removes it at exit, also on Ctrl-C or SIGTERM; so are the servers and files
@@ -43,6 +43,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench", description=(__doc__ or "").split("\n")[0]
     )
+    parser.add_argument("names", nargs="*", metavar="NAME", help="the same as --only NAME")
     parser.add_argument(
         "--only",
         metavar="NAME",
@@ -50,12 +51,30 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         help="run only this benchmark (repeatable); see --list",
     )
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    parser.add_argument(
+        "--footprint-idle",
+        metavar="SECONDS",
+        type=float,
+        help="footprint: how long the jobs run alone while CPU is measured (default 180)",
+    )
+    parser.add_argument(
+        "--footprint-baseline",
+        metavar="REV",
+        help="footprint: the git revision measured side by side as the baseline, or none",
+    )
+    parser.add_argument(
+        "--footprint-also",
+        metavar="VAR=VALUE[,VAR=VALUE]",
+        action="append",
+        help="footprint: also measure the working tree with these environment variables "
+        "(repeatable), e.g. BANGUI_JOB_WORKERS=1",
+    )
     return parser.parse_args(argv)
 
 
-def run(benchmarks: Sequence[Benchmark]) -> list[Row]:
+def run(benchmarks: Sequence[Benchmark], options: dict[str, str] | None = None) -> list[Row]:
     lab = Fail2banLab()
-    ctx = BenchContext(lab)
+    ctx = BenchContext(lab, options=dict(options or {}))
     try:
         print(f"==> starting fail2ban-server in {lab.base}", file=sys.stderr)
         lab.start()
@@ -91,14 +110,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{bench.name:20} {bench.description}")
         return 0
     try:
-        selected = [find(name) for name in args.only] if args.only else list(BENCHMARKS)
+        names = [*(args.only or []), *args.names]
+        selected = [find(name) for name in names] if names else list(BENCHMARKS)
     except KeyError as exc:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
     try:
-        rows = run(selected)
+        options = {
+            key: ";".join(value) if isinstance(value, list) else str(value)
+            for key, value in vars(args).items()
+            if key.startswith("footprint_") and value is not None
+        }
+        rows = run(selected, options)
     except KeyboardInterrupt:
         print("interrupted; fail2ban lab removed", file=sys.stderr)
         return 130

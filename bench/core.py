@@ -163,6 +163,8 @@ class BenchContext:
 
     lab: Fail2banLab
     notes: list[str] = field(default_factory=list)
+    # Per-benchmark settings from the command line, e.g. {"footprint_idle": "180"}.
+    options: dict[str, str] = field(default_factory=dict)
     _cleanups: list[Callable[[], object]] = field(default_factory=list, repr=False)
     _shared: dict[str, Any] = field(default_factory=dict, repr=False)
 

@@ -12,10 +12,12 @@ from . import (
     bulk_ban,
     client_vs_cli,
     dashboard,
+    footprint,
     geo_resolve,
     history,
     jail_detail,
     jails_page,
+    load,
     map,
 )
 from .core import Benchmark
@@ -56,6 +58,16 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "blocklist-action",
         "import 2,000 IPs into a jail whose action runs a command per ban, vs raw banip",
         blocklist_action.run,
+    ),
+    Benchmark(
+        "load",
+        "gunicorn as in production: 1, 8, 32 clients over six pages, quiet and with sync/import",
+        load.run,
+    ),
+    Benchmark(
+        "footprint",
+        "gunicorn + qcluster as in production: RSS, PSS and idle CPU after a crawl, vs before",
+        footprint.run,
     ),
 )
 

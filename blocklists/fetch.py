@@ -37,8 +37,13 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.connection import allowed_gai_family
 
+# The URL check and the error live apart so that forms can use them without
+# loading requests (~5 MiB per process); they are part of this module's API.
+from blocklists.listurl import MAX_URL_LENGTH, FetchError, clean_url
+
+__all__ = ["MAX_URL_LENGTH", "USER_AGENT", "FetchError", "Fetched", "clean_url", "fetch_list"]
+
 USER_AGENT = "BanGUI blocklist import"
-MAX_URL_LENGTH = 2000
 CHUNK = 64 * 1024
 # Progress is reported every 256 KiB, or every half second for a slow download.
 PROGRESS_EVERY = 256 * 1024
@@ -51,22 +56,9 @@ ALLOW_SETTING = "BANGUI_BLOCKLIST_ALLOW_HOSTS"
 # DNS64 synthesises these for IPv4-only hosts on IPv6-only networks (RFC 6052).
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
-_BAD_URL_CHARS = re.compile(r"[\s\x00-\x1f\x7f\\]")
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ERRNO_TEXT = re.compile(r"\[Errno -?\d+\] ([^'\"()\]]+)")
 _HTML_START = re.compile(rb"\s*<(?:!doctype|html)", re.IGNORECASE)
-
-
-class FetchError(Exception):
-    """A download failed; ``str(exc)`` says what happened and what to do."""
-
-    def __init__(self, kind: str, message: str, *, retryable: bool = False) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-        self.retryable = retryable
-        self.retry_after: float | None = None
-        self.attempts = 0
 
 
 @dataclass
@@ -77,30 +69,6 @@ class Fetched:
     status: int
     content_type: str
     attempts: int
-
-
-def clean_url(value: str) -> str:
-    """An absolute http(s) URL with a host, returned without surrounding whitespace."""
-    text = value.strip() if isinstance(value, str) else ""
-    if not text:
-        raise FetchError("url", "Enter the URL of the list, starting with https:// or http://.")
-    if len(text) > MAX_URL_LENGTH:
-        raise FetchError("url", f"The URL is longer than {MAX_URL_LENGTH} characters.")
-    if _BAD_URL_CHARS.search(text):
-        raise FetchError("url", "The URL contains spaces, line breaks or control characters.")
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
-        raise FetchError("url", f"“{text[:100]}” is not a valid URL.") from None
-    if parts.scheme.lower() not in ("http", "https"):
-        raise FetchError("url", "Only http:// and https:// URLs can be downloaded.")
-    if not parts.hostname:
-        raise FetchError("url", f"“{text[:100]}” has no host name.")
-    if parts.username is not None or parts.password is not None:
-        # The URL is shown in the UI and in logs; a password in it would leak there.
-        raise FetchError("url", "Put no user name or password in the URL.")
-    return text
 
 
 def _mb(size: int) -> str:

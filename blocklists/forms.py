@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from bangui.fail2ban.validation import clean_seconds
-from blocklists.fetch import FetchError, clean_url
+from blocklists.listurl import FetchError, clean_url
 from blocklists.models import BlocklistSource
 
 WEEKDAYS = [

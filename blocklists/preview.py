@@ -8,8 +8,8 @@ from django.conf import settings
 
 from bangui.fail2ban import Fail2banError
 from bangui.fail2ban.configured import get_client
-from blocklists.fetch import FetchError, fetch_list
 from blocklists.jail import BASE_JAIL, networks_supported
+from blocklists.listurl import FetchError
 from blocklists.parse import filter_entries, parse_list
 from blocklists.services import own_addresses
 
@@ -41,6 +41,9 @@ class Preview:
 
 def preview(url: str, *, client_ip: str | None = None) -> Preview:
     """Download and parse ``url`` with the import's own rules; bans nothing."""
+    # requests is loaded on the first preview, not with the web app (~5 MiB).
+    from blocklists.fetch import fetch_list
+
     result = Preview(url=url)
     try:
         fetched = fetch_list(

@@ -27,8 +27,8 @@ from bangui.fail2ban import Fail2banClient, Fail2banError
 from bangui.fail2ban.configured import get_client
 from bangui.models import AppSettings
 from bangui.status import status_busy, status_busy_end, status_changed
-from blocklists.fetch import FetchError, fetch_list
 from blocklists.jail import JailError, jail_for, jail_ready, networks_supported
+from blocklists.listurl import FetchError
 from blocklists.models import BlocklistSource, ImportRun
 from blocklists.parse import filter_entries, parse_list
 from jails.audit.services import Action, Actor, audit_record
@@ -316,6 +316,10 @@ def _import(
 
     state.phase("download")
     state.note(f"downloading {run.url}")
+    # Here, not at the top: the web process imports this module, and would load
+    # requests with it (~5 MiB) only to show pages. The job cluster preloads it.
+    from blocklists.fetch import fetch_list
+
     try:
         fetched = fetch_list(
             run.url,

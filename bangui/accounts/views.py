@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import segno
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
@@ -173,6 +172,8 @@ def account_totp(request: HttpRequest) -> HttpResponse:
             return render(request, "bangui/recovery_codes.html", {"codes": codes, "nav": ""})
     if request.method == "GET" or device is None:
         device = services.totp_begin(me)
+    import segno  # only this page draws a QR code; not loaded with every worker
+
     qr = segno.make(device.config_url, error="m")
     context = {
         "nav": "",

@@ -26,12 +26,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import requests
 
 from geo.addresses import parse_ip
 from geo.health import note_error
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger("bangui.geo")
 
@@ -183,6 +185,10 @@ class HttpFallback:
             self._sleep(ready_at - now)
 
     def _post(self, batch: list[str]) -> dict[str, HttpAnswer | None]:
+        # Imported on first use: the fallback is off by default, and requests
+        # costs every process that loads it ~5 MiB.
+        import requests
+
         try:
             with requests.post(
                 self.url,
