@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from bangui.fail2ban.client import BAN_BATCH, Fail2banClient, JailStatus
+from bangui.fail2ban.db import ReadTooLong
 from bangui.fail2ban.errors import (
     Fail2banBusy,
     Fail2banCommandError,
@@ -50,6 +52,10 @@ def _raise(err: dict[str, Any]) -> None:
         raise Fail2banBusy(message)
     if kind == wire.UNAVAILABLE:
         raise Fail2banUnavailable(message)
+    if kind == wire.DB:
+        if err.get("remote_class") == "ReadTooLong":
+            raise ReadTooLong(message)
+        raise sqlite3.OperationalError(message)
     if kind == wire.COMMAND:
         raise Fail2banCommandError(message, str(err.get("remote_class", "")))
     raise Fail2banProtocolError(f"broker: {message}")

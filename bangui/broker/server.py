@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import socketserver
+import sqlite3
 import stat
 import struct
 import threading
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bangui.fail2ban.db import ReadTooLong
 from bangui.fail2ban.errors import (
     Fail2banBusy,
     Fail2banCommandError,
@@ -31,6 +33,7 @@ from bangui.fail2ban.policy import PolicyRefused
 
 from . import (
     ops_config,  # noqa: F401 - registers the config operations
+    ops_db,  # noqa: F401 - registers the database reads
     wire,
 )
 from .ops import OPS, BadArgs, Context
@@ -122,6 +125,9 @@ def dispatch(ctx: Context, request: dict[str, Any], peer: str = "stdio") -> dict
         return wire.error(wire.COMMAND, exc.message, exc.remote_class)
     except Fail2banProtocolError as exc:
         return wire.error(wire.PROTOCOL, str(exc))
+    except sqlite3.Error as exc:  # fail2ban's DB: locked, missing, a read cut off
+        kind = "ReadTooLong" if isinstance(exc, ReadTooLong) else ""
+        return wire.error(wire.DB, f"{exc}"[:500], kind)
     except OSError as exc:  # a config file that cannot be read or written
         log.warning("%s from %s: %s", name, peer, exc)
         return wire.error(wire.COMMAND, f"{name}: {exc.strerror or exc}")

@@ -30,6 +30,7 @@ UNAVAILABLE = "unavailable"  # fail2ban is down
 BUSY = "busy"  # fail2ban did not answer in time
 COMMAND = "command"  # fail2ban answered with an error
 PROTOCOL = "protocol"  # a reply from fail2ban could not be read
+DB = "db"  # fail2ban's database could not be read (remote_class ReadTooLong: too slow)
 INTERNAL = "internal"  # the broker failed; details are in its log only
 
 

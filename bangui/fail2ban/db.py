@@ -21,6 +21,8 @@ from urllib.parse import quote
 
 # SQLite's limit on bound parameters is 999 on old builds; stay well below.
 _CHUNK = 500
+# Addresses in one ban_times question (the broker refuses more).
+MAX_LOOKUP = 1000
 
 
 @dataclass(frozen=True)
@@ -401,3 +403,74 @@ def query_plans(db_path: str, scope: BanScope) -> dict[str, list[str]]:
         }
     finally:
         conn.close()
+
+
+# -- the history archive's reads ----------------------------------------------------------
+
+# fail2ban's schema version that every query here is written for.
+SCHEMA_VERSION = 4
+# Rows in one read of ``bans`` for the archive: ~50 ms each.
+MAX_CHUNK = 10_000
+
+BanRowTuple = tuple[int, str, int, int, int, str | None]
+
+
+def schema(db_path: str) -> tuple[int | None, list[str]]:
+    """fail2ban's schema version (None if there is none) and the jails its DB knows
+    (none unless the version is ``SCHEMA_VERSION``)."""
+    conn = _connect(db_path)
+    try:
+        rows = _fetch(conn, "SELECT version FROM fail2banDb", ())
+        version = int(rows[0][0]) if rows else None
+        if version != SCHEMA_VERSION:  # another schema: its tables may differ
+            return version, []
+        jails = [str(r[0]) for r in _fetch(conn, "SELECT name FROM jails", ())]
+    finally:
+        conn.close()
+    return version, jails
+
+
+def _data_text(data: object) -> str | None:
+    """The ``data`` column (JSON; stored as bytes by some versions) as text."""
+    if data is None:
+        return None
+    if isinstance(data, bytes):
+        return data.decode("utf-8", "replace")
+    return str(data)
+
+
+def bans_chunk(
+    db_path: str, jail: str, *, after_time: int, after_rowid: int, limit: int
+) -> list[BanRowTuple]:
+    """Up to ``limit`` rows of ``bans`` for ``jail`` after (time, rowid), oldest first:
+    (rowid, ip, timeofban, bantime, bancount, data)."""
+    conn = _connect(db_path)
+    try:
+        rows = _fetch(
+            conn,
+            "SELECT rowid, ip, timeofban, bantime, bancount, data FROM bans "
+            "WHERE jail = ? AND (timeofban > ? OR (timeofban = ? AND rowid > ?)) "
+            "ORDER BY timeofban, rowid LIMIT ?",
+            (jail, after_time, after_time, after_rowid, min(limit, MAX_CHUNK)),
+        )
+    finally:
+        conn.close()
+    return [
+        (int(r[0]), str(r[1]), int(r[2]), int(r[3]), int(r[4] or 1), _data_text(r[5])) for r in rows
+    ]
+
+
+def bans_of_ip(db_path: str, ip: str) -> list[tuple[str, str, int, int, int, str | None]]:
+    """Every row of ``bans`` for one address: (jail, ip, timeofban, bantime, bancount, data)."""
+    conn = _connect(db_path)
+    try:
+        rows = _fetch(
+            conn,
+            "SELECT jail, ip, timeofban, bantime, bancount, data FROM bans WHERE ip = ? LIMIT ?",
+            (ip, MAX_CHUNK),
+        )
+    finally:
+        conn.close()
+    return [
+        (str(r[0]), str(r[1]), int(r[2]), int(r[3]), int(r[4] or 1), _data_text(r[5])) for r in rows
+    ]

@@ -22,6 +22,7 @@ from bangui.broker.client import BrokerClient
 
 from . import cli, configapply, configfiles, logtail, policy, regextest
 from .client import Fail2banClient
+from .dbreader import BrokerDb, DbReader, LocalDb
 from .restart import restart as local_restart
 
 
@@ -192,3 +193,16 @@ def log_lines(client: Fail2banClient, *, path: str, allow: list[str], count: int
     if isinstance(client, BrokerClient):
         return str(client.call("log_lines", path=path, count=count))
     return regextest.tail_lines(regextest.allowed_log_path(path, allow), count)
+
+
+def fail2ban_db(client: Fail2banClient | None, db_path: str | None) -> DbReader | None:
+    """A reader of fail2ban's DB: through the broker, or the file ``db_path`` (None: no DB).
+
+    Through the broker ``db_path`` only says whether fail2ban keeps a DB file;
+    the broker reads the one fail2ban names.
+    """
+    if client is not None and isinstance(client, BrokerClient):
+        return BrokerDb(client) if db_path != ":memory:" else None
+    if not db_path or db_path == ":memory:":
+        return None
+    return LocalDb(db_path)

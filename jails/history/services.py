@@ -11,22 +11,26 @@ import json
 import logging
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
-from urllib.parse import quote
+from typing import Any, NamedTuple, TypeVar
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from bangui.fail2ban import Fail2banClient, Fail2banError
+from bangui.fail2ban.db import SCHEMA_VERSION
+from bangui.fail2ban.dbreader import DbReader
+from bangui.fail2ban.host import fail2ban_db
 from bangui.pagecache import ARCHIVE, version_bump
 from geo.services import geo_resolve_many
 from jails.history.rollup import rollup_fill, rollup_invalidate, rollup_invalidate_until
 from jails.models import BLOCKLIST_JAIL, MANUAL_JAIL, BanRecord, HistorySyncState
 
 log = logging.getLogger("bangui.history")
+_T = TypeVar("_T")
 
 # Rows per read of fail2ban's DB: about 50 ms each, far below the 200 ms limit,
 # and few enough commits on our side.
@@ -36,7 +40,6 @@ CHUNK = 10_000
 OVERLAP = timedelta(minutes=10)
 MAX_MATCHES = 10
 MAX_MATCH_CHARS = 4000
-SCHEMA_VERSION = 4
 
 
 @dataclass
@@ -49,21 +52,18 @@ class SyncResult:
 
 
 class _Reader:
-    """Short read-only queries on fail2ban's DB, timed."""
+    """Short read-only queries on fail2ban's DB (directly or by the broker), timed."""
 
-    def __init__(self, db_path: str) -> None:
-        self.db_path = db_path
+    def __init__(self, db: DbReader) -> None:
+        self.db = db
         self.longest_ms = 0.0
 
-    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    def read(self, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
         start = time.perf_counter()
-        conn = sqlite3.connect(f"file:{quote(self.db_path)}?mode=ro", uri=True, timeout=2)
         try:
-            rows = conn.execute(sql, params).fetchall()
+            return fn(*args, **kwargs)
         finally:
-            conn.close()
-        self.longest_ms = max(self.longest_ms, (time.perf_counter() - start) * 1000)
-        return rows
+            self.longest_ms = max(self.longest_ms, (time.perf_counter() - start) * 1000)
 
 
 def _decode(data: Any) -> dict[str, Any]:
@@ -221,14 +221,16 @@ def history_sync(
     path = db_path or _db_path(client, state)
     if not path:
         return _fail(state, "fail2ban has no database (dbfile is None) and none is known.")
-    reader = _Reader(path)
+    db = fail2ban_db(client, path)
+    if db is None:
+        return _fail(state, "fail2ban keeps its database in memory (dbfile = :memory:).")
+    reader = _Reader(db)
     try:
-        version = reader.query("SELECT version FROM fail2banDb")
-        if not version or int(version[0][0]) != SCHEMA_VERSION:
-            found = version[0][0] if version else "none"
+        version, jails = reader.read(db.schema)
+        if version != SCHEMA_VERSION:
+            found = "none" if version is None else version
             return _fail(state, f"fail2ban's database has schema version {found}; BanGUI reads 4.")
-        jails = [str(r[0]) for r in reader.query("SELECT name FROM jails")]
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, Fail2banError) as exc:
         return _fail(state, f"cannot read fail2ban's database {path}: {exc}")
     days = backfill_days if backfill_days is not None else settings.BANGUI_HISTORY_BACKFILL_DAYS
     high_water = state.high_water or now - timedelta(days=days)
@@ -240,11 +242,8 @@ def history_sync(
         for jail in jails:
             last_t, last_rowid = since, -1
             while True:
-                rows = reader.query(
-                    "SELECT rowid, ip, timeofban, bantime, bancount, data FROM bans "
-                    "WHERE jail = ? AND (timeofban > ? OR (timeofban = ? AND rowid > ?)) "
-                    "ORDER BY timeofban, rowid LIMIT ?",
-                    (jail, last_t, last_t, last_rowid, CHUNK),
+                rows = reader.read(
+                    db.bans_chunk, jail, after_time=last_t, after_rowid=last_rowid, limit=CHUNK
                 )
                 if not rows:
                     break
@@ -255,7 +254,7 @@ def history_sync(
                 newest = max(newest, datetime.fromtimestamp(last_t, tz=UTC))
                 if len(rows) < CHUNK:
                     break
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, Fail2banError) as exc:  # Fail2banError: the broker went away
         # Keep what was stored; the next run starts again from the old mark.
         result.ok = False
         result.error = f"reading fail2ban's database failed half-way: {exc}"
@@ -286,14 +285,12 @@ def _fail(state: HistorySyncState, message: str) -> SyncResult:
 def history_archive_ip(*, client: Fail2banClient, ip: str) -> int:
     """Archive every row fail2ban holds for one IP now (before an unban deletes them)."""
     state = HistorySyncState.objects.filter(pk=1).first() or HistorySyncState(pk=1)
-    path = _db_path(client, state)
-    if not path:
+    db = fail2ban_db(client, _db_path(client, state) or None)
+    if db is None:
         return 0
     try:
-        rows = _Reader(path).query(
-            "SELECT jail, ip, timeofban, bantime, bancount, data FROM bans WHERE ip = ?", (ip,)
-        )
-    except sqlite3.Error as exc:
+        rows = db.bans_of_ip(ip)
+    except (sqlite3.Error, Fail2banError) as exc:
         log.warning("could not archive %s before unbanning: %s", ip, exc)
         return 0
     records = [_record(*row) for row in rows]

@@ -51,11 +51,9 @@ from bangui.fail2ban.db import (
     CurrentBan,
     Keyset,
     ReadTooLong,
-    ban_times,
-    bans_written_since,
-    current_ban_count,
-    current_bans,
 )
+from bangui.fail2ban.dbreader import DbReader
+from bangui.fail2ban.host import fail2ban_db
 from bangui.web import page_of
 from jails.live.selectors import (
     PER_PAGE,
@@ -122,18 +120,17 @@ def jail_bans_page(
     """
     needle = q.strip().lower()
     notes: list[str] = []
-    if db_path and db_path != ":memory:":
+    db = fail2ban_db(client, db_path)
+    if db is not None:
         status = client.jail_status(jail)
         try:
             scope = _scope(client, jail, needle)
-            if _db_fits(scope, status) and _db_vouched(client, db_path, scope, status):
+            if _db_fits(scope, status) and _db_vouched(client, db, scope, status):
                 total = status.currently_banned
-                return _db_page(db_path, scope, total=total, page=page, before=before, after=after)
+                return _db_page(db, scope, total=total, page=page, before=before, after=after)
         except sqlite3.Error as exc:  # locked, unreadable, not fail2ban's schema, too slow
             notes.append(_db_note(exc))
-    return _live_page(
-        client=client, jail=jail, needle=needle, page=page, db_path=db_path, notes=notes
-    )
+    return _live_page(client=client, jail=jail, needle=needle, page=page, db=db, notes=notes)
 
 
 def _db_note(exc: sqlite3.Error) -> str:
@@ -180,27 +177,27 @@ def db_vouch_forget(socket_path: str, *jails: str) -> None:
     cache.delete_many([_vouch_key(socket_path, jail) for jail in jails])
 
 
-def _db_vouched(client: Fail2banClient, db_path: str, scope: BanScope, status: JailStatus) -> bool:
+def _db_vouched(client: Fail2banClient, db: DbReader, scope: BanScope, status: JailStatus) -> bool:
     """Whether fail2ban's DB holds this jail's current bans (see the module docstring)."""
     key = _vouch_key(client.socket_path, scope.jail)
     vouch: dict[str, Any] | None = cache.get(key)
     now = time.time()
-    if vouch is not None and vouch["db"] == db_path and vouch["total"] <= status.total_banned:
+    if vouch is not None and vouch["db"] == db.key and vouch["total"] <= status.total_banned:
         wanted = status.total_banned - vouch["total"]
-        top = _written(db_path, scope.jail, after=vouch["rowid"], wanted=wanted)
+        top = _written(db, scope.jail, after=vouch["rowid"], wanted=wanted)
         if top is not None:
             vouch.update(total=status.total_banned, rowid=top)
             cache.set(key, vouch, max(1, int(vouch["until"] - now)))
             return True
     whole = BanScope(scope.jail, scope.now, scope.max_bantime, scope.purge_age)  # without q
-    count = current_ban_count(
-        db_path, whole, jail_size=status.currently_banned, slack=EXPIRY_SLACK_SECONDS
+    count = db.current_ban_count(
+        whole, jail_size=status.currently_banned, slack=EXPIRY_SLACK_SECONDS
     )
     if not count.at_least <= status.currently_banned <= count.at_most:
         cache.delete(key)
         return False
     vouch = {
-        "db": db_path,
+        "db": db.key,
         "total": status.total_banned,
         "rowid": count.bans_rowid,
         "until": now + VOUCH_SECONDS,
@@ -209,7 +206,7 @@ def _db_vouched(client: Fail2banClient, db_path: str, scope: BanScope, status: J
     return True
 
 
-def _written(db_path: str, jail: str, *, after: int, wanted: int) -> int | None:
+def _written(db: DbReader, jail: str, *, after: int, wanted: int) -> int | None:
     """The highest ``bans`` rowid once fail2ban wrote ``wanted`` bans after row
     ``after``, or None if it has not.
 
@@ -219,7 +216,7 @@ def _written(db_path: str, jail: str, *, after: int, wanted: int) -> int | None:
     """
     deadline = time.monotonic() + LAG_WAIT_SECONDS
     while True:
-        written, top = bans_written_since(db_path, jail, after)
+        written, top = db.bans_written_since(jail, after)
         if written >= wanted:
             return top
         if wanted - written > LAG_WAIT_MAX_PENDING or time.monotonic() >= deadline:
@@ -228,14 +225,14 @@ def _written(db_path: str, jail: str, *, after: int, wanted: int) -> int | None:
 
 
 def _db_page(
-    db_path: str, scope: BanScope, *, total: int, page: int | str, before: str, after: str
+    db: DbReader, scope: BanScope, *, total: int, page: int | str, before: str, after: str
 ) -> BanPage:
     matching = total
     if scope.q:
-        matching = current_ban_count(db_path, scope, jail_size=total).at_least
+        matching = db.current_ban_count(scope, jail_size=total).at_least
     last = max(1, -(-matching // PER_PAGE))
     number, shown, has_newer, has_older = _db_rows(
-        db_path, scope, number=_page_number(page, last), last=last, before=before, after=after
+        db, scope, number=_page_number(page, last), last=last, before=before, after=after
     )
     links = {"q": scope.q}
     pager = Pager(
@@ -254,7 +251,7 @@ def _db_page(
 
 
 def _db_rows(
-    db_path: str, scope: BanScope, *, number: int, last: int, before: str, after: str
+    db: DbReader, scope: BanScope, *, number: int, last: int, before: str, after: str
 ) -> tuple[int, list[CurrentBan], bool, bool]:
     """The rows of one page: (page number, rows, has a newer page, has an older page).
 
@@ -265,16 +262,16 @@ def _db_rows(
     newer_than = Keyset.parse(after) if after else None
     older_than = Keyset.parse(before) if before else None
     if newer_than is not None and newer_than.table == scope.table:
-        found = current_bans(db_path, scope, limit=PER_PAGE + 1, after=newer_than)
+        found = db.current_bans(scope, limit=PER_PAGE + 1, after=newer_than)
         if len(found) > PER_PAGE:
             return max(2, number), found[1:], True, True
         number = 1  # nothing newer than a page: that is the first page
     elif older_than is not None and older_than.table == scope.table:
-        found = current_bans(db_path, scope, limit=PER_PAGE + 1, before=older_than)
+        found = db.current_bans(scope, limit=PER_PAGE + 1, before=older_than)
         if found:
             return max(2, number), found[:PER_PAGE], True, len(found) > PER_PAGE
         number = last  # everything older is gone (unbanned, expired)
-    found = current_bans(db_path, scope, limit=PER_PAGE + 1, offset=(number - 1) * PER_PAGE)
+    found = db.current_bans(scope, limit=PER_PAGE + 1, offset=(number - 1) * PER_PAGE)
     return number, found[:PER_PAGE], number > 1, len(found) > PER_PAGE
 
 
@@ -315,7 +312,7 @@ def _live_page(
     jail: str,
     needle: str,
     page: int | str,
-    db_path: str | None,
+    db: DbReader | None,
     notes: list[str],
 ) -> BanPage:
     ips = banned_ips_cached(client, jail)
@@ -326,9 +323,9 @@ def _live_page(
     django_page, _ = page_of(Paginator(newest_first, PER_PAGE), str(page))
     page_ips = list(django_page.object_list)
     times: dict[str, BanTime] = {}
-    if db_path and db_path != ":memory:" and not notes:
+    if db is not None and not notes:
         try:
-            times = ban_times(db_path, jail, page_ips)
+            times = db.ban_times(jail, page_ips)
         except sqlite3.Error as exc:
             notes.append(_db_note(exc))
     missing = [ip for ip in page_ips if ip not in times]

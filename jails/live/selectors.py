@@ -17,7 +17,8 @@ from django.core.cache import cache
 
 from bangui.fail2ban import Fail2banClient, Fail2banError
 from bangui.fail2ban.configreader import ConfiguredJail, configured_jails
-from bangui.fail2ban.db import BanTime, ban_times
+from bangui.fail2ban.db import BanTime
+from bangui.fail2ban.host import fail2ban_db
 from jails.models import MANUAL_JAIL
 
 BANLIST_CACHE_SECONDS = 5
@@ -266,11 +267,12 @@ def ip_lookup(*, client: Fail2banClient, ip: str, db_path: str | None) -> list[I
     """Where an IP is banned now, with since/until per jail."""
     jails = client.jails_banning([ip]).get(ip, [])
     found: list[IpBan] = []
+    db = fail2ban_db(client, db_path)
     for jail in jails:
         bt: BanTime | None = None
-        if db_path:
+        if db is not None:
             try:
-                bt = ban_times(db_path, jail, [ip]).get(ip)
+                bt = db.ban_times(jail, [ip]).get(ip)
             except Exception:  # noqa: BLE001 - times are optional here
                 bt = None
         if bt is None:
