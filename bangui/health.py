@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from bangui.broker.client import BrokerClient
 from bangui.fail2ban import Fail2banBusy, Fail2banError
 from bangui.fail2ban.configured import get_client
 from bangui.models import InstanceLock
@@ -59,6 +60,13 @@ def health_ready(request: HttpRequest) -> JsonResponse:
         checks["database"] = {"ok": True}
     except DatabaseError as exc:
         checks["database"] = {"ok": False, "error": str(exc)[:200]}
+    if settings.BANGUI_BROKER_SOCKET:
+        # Told apart from fail2ban: with the broker down, fail2ban's own state is unknown.
+        try:
+            BrokerClient(settings.BANGUI_BROKER_SOCKET, timeout=2.0).call("hello")
+            checks["broker"] = {"ok": True}
+        except Fail2banError as exc:
+            checks["broker"] = {"ok": False, "error": str(exc)[:200]}
     try:
         checks["fail2ban"] = {"ok": get_client(timeout=2.0).ping()}
     except Fail2banBusy as exc:
@@ -78,7 +86,11 @@ def health_ready(request: HttpRequest) -> JsonResponse:
         checks["scheduler"] = {"ok": False}
     # Informational: without a geo database BanGUI still works (countries show "—").
     checks["geo"] = geo_status(count=False)
-    ready = bool(checks["database"]["ok"] and checks["fail2ban"]["ok"])
+    ready = bool(
+        checks["database"]["ok"]
+        and checks["fail2ban"]["ok"]
+        and checks.get("broker", {"ok": True})["ok"]
+    )
     healthy = checks["scheduler"]["ok"] and not checks["fail2ban"].get("busy")
     status = "ok" if ready and healthy else ("degraded" if ready else "unavailable")
     if not _logged_in(request):

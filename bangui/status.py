@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from bangui.broker.client import BROKER_DOWN
 from bangui.fail2ban import Fail2banBusy, Fail2banError
 from bangui.fail2ban.configured import get_client
 from bangui.models import ServerStatus
@@ -60,6 +61,11 @@ class StatusSnapshot:
     busy: bool = False
     busy_reason: str = ""
     answered_at: datetime | None = None
+
+    @property
+    def broker_down(self) -> bool:
+        """Unreachable because BanGUI's root broker is (not fail2ban, whose state is unknown)."""
+        return not self.online and self.last_error.startswith(BROKER_DOWN)
 
 
 def status_invalidate() -> None:
@@ -159,6 +165,8 @@ def status_refresh(timeout: float = 3.0) -> StatusSnapshot:
         fields.append("changed_at")
         if snap.online:
             log.info("fail2ban is online (version %s, %d jails)", snap.version, snap.jail_count)
+        elif snap.broker_down:
+            log.warning("fail2ban's state is unknown: %s", snap.last_error)
         else:
             log.warning("fail2ban is offline: %s", snap.last_error)
     if snap.busy and not row.busy:

@@ -35,8 +35,16 @@ from . import wire
 SLACK = 2.0
 
 
+# Every BrokerUnavailable's text starts so: the status bar tells "the broker is down"
+# (fail2ban's state unknown) from "fail2ban is down" by it, also in the stored snapshot.
+BROKER_DOWN = "BanGUI's broker: "
+
+
 class BrokerUnavailable(Fail2banUnavailable):
     """The broker's socket is missing, refuses, or does not let this user in."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message if message.startswith(BROKER_DOWN) else BROKER_DOWN + message)
 
 
 def _raise(err: dict[str, Any]) -> None:
@@ -96,18 +104,16 @@ class BrokerClient(Fail2banClient):
             sock.connect(self.socket_path)
         except (FileNotFoundError, ConnectionRefusedError):
             sock.close()
-            raise BrokerUnavailable(
-                f"the BanGUI broker is not running (no answer at {self.socket_path})"
-            ) from None
+            raise BrokerUnavailable(f"not running (no answer at {self.socket_path})") from None
         except PermissionError:
             sock.close()
             raise BrokerUnavailable(
-                f"permission denied on the broker socket {self.socket_path}: BanGUI must run "
+                f"permission denied on its socket {self.socket_path}: BanGUI must run "
                 "as a user the broker allows (its group, usually bangui)"
             ) from None
         except OSError as exc:
             sock.close()
-            raise BrokerUnavailable(f"cannot reach the broker: {exc.strerror or exc}") from None
+            raise BrokerUnavailable(f"cannot be reached: {exc.strerror or exc}") from None
         return _Stream(sock)
 
     def _exchange(self, stream: _Stream, frame: bytes) -> dict[str, Any]:
@@ -132,9 +138,9 @@ class BrokerClient(Fail2banClient):
         except TimeoutError:
             raise Fail2banBusy(f"the broker did not answer within {self.timeout:g} s") from None
         except EOFError:
-            raise BrokerUnavailable("the broker closed the connection") from None
+            raise BrokerUnavailable("it closed the connection") from None
         except (ConnectionError, BrokenPipeError) as exc:
-            raise BrokerUnavailable(f"the broker dropped the connection: {exc}") from None
+            raise BrokerUnavailable(f"it dropped the connection: {exc}") from None
         except wire.WireError as exc:
             raise Fail2banProtocolError(f"unreadable broker reply: {exc}") from None
         if reply.get("ok") is True:

@@ -8,8 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from bangui.fail2ban import host
+from bangui.fail2ban import Fail2banError, host
 from bangui.fail2ban.configured import config_dir, kept_client
+from bangui.fail2ban.logtail import LogTail, LogTarget
 from bangui.web import is_partial, safe_next
 from jails.audit.services import actor_from
 from jails.config.server import services
@@ -44,9 +45,16 @@ def config_server(request: HttpRequest) -> HttpResponse:
 def config_log(request: HttpRequest) -> HttpResponse:
     form = LogViewForm.from_query(request.GET)
     count, q, follow = form.values()
-    with kept_client() as c:
-        target, tail = host.fail2ban_log(c, config_dir=config_dir(), count=count, q=q)
+    error = ""
+    target, tail = LogTarget("", from_config=False), None
+    try:
+        with kept_client() as c:
+            target, tail = host.fail2ban_log(c, config_dir=config_dir(), count=count, q=q)
+    except Fail2banError as exc:  # the broker, which reads the log as root, is down
+        error = str(exc)
+        tail = LogTail(path="", error=f"The log cannot be read now: {error}")
     context = {
+        "error": error,
         "nav": "config",
         "tab": "log",
         "form": form,
