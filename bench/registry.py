@@ -9,6 +9,7 @@ from __future__ import annotations
 from . import (
     blocklist_action,
     blocklist_import,
+    broker,
     bulk_ban,
     client_vs_cli,
     dashboard,
@@ -58,6 +59,11 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "blocklist-action",
         "import 2,000 IPs into a jail whose action runs a command per ban, vs raw banip",
         blocklist_action.run,
+    ),
+    Benchmark(
+        "broker",
+        "the root broker: status and a 100k import through it vs direct; its start and memory",
+        broker.run,
     ),
     Benchmark(
         "load",

@@ -85,7 +85,9 @@ def requests(canary: str, jail: str) -> list[tuple[str, bytes]]:
     ops = ["jail_status", "jails_banning", "ban", "unban", "unban_everywhere", "get", "set",
            "add_ignore", "banned_ips", "banned_with_time", "stop_jail", "get_server",
            "config_test", "config_apply", "config_rollback", "reload", "create_missing",
-           "fail2ban_log", "log_lines"]  # fmt: skip
+           "fail2ban_log", "log_lines", "db_ban_times", "db_current_bans",
+           "db_current_ban_count", "db_bans_written_since", "db_schema", "db_bans_chunk",
+           "db_bans_of_ip"]  # fmt: skip
     for op in ops:
         req(f"{op}: args a list", op, [jail])
         req(f"{op}: unknown key", op, {"jail": jail, "command": "id"})
@@ -100,6 +102,29 @@ def requests(canary: str, jail: str) -> list[tuple[str, bytes]]:
         req(f"get name={label}", "get", {"jail": jail, "name": value})
         req(f"log_lines path={label}", "log_lines", {"path": value, "count": 10})
         req(f"reload jail={label}", "reload", {"jail": value})
+        # fail2ban's DB: fixed SELECTs with bound values. A harmless value (a jail name
+        # that does not exist) reads nothing; labels "db read" may be accepted.
+        scope = {"jail": jail, "now": 1, "max_bantime": 60, "q": ""}
+        page = {"limit": 10, "before": "", "after": "", "offset": 0}
+        req(f"db ban_times ips=[{label}]", "db_ban_times", {"jail": jail, "ips": [value]})
+        req(f"db read ban_times jail={label}", "db_ban_times", {"jail": value, "ips": ["1.2.3.4"]})
+        req(f"db read bans_of_ip ip={label}", "db_bans_of_ip", {"ip": value})
+        req(f"db read current_bans q={label}", "db_current_bans",
+            {"scope": {**scope, "q": value}, **page})  # fmt: skip
+        req(f"db read current_bans before={label}", "db_current_bans",
+            {"scope": scope, **page, "before": value})  # fmt: skip
+        req(f"db current_bans limit={label}", "db_current_bans",
+            {"scope": scope, **page, "limit": value})  # fmt: skip
+        req(f"db read bans_chunk after_time={label}", "db_bans_chunk",
+            {"jail": jail, "after_time": value, "after_rowid": 0, "limit": 10})  # fmt: skip
+    for key in ("path", "db", "db_path", "dbfile", "sql", "table"):
+        req(f"db_schema {key}=/etc/shadow", "db_schema", {key: "/etc/shadow"})
+        req(f"db_bans_of_ip {key}", "db_bans_of_ip", {"ip": "1.2.3.4", key: "x"})
+    req("db_bans_chunk: a million rows", "db_bans_chunk",
+        {"jail": jail, "after_time": 0, "after_rowid": 0, "limit": 10**6})  # fmt: skip
+    req("db_current_bans: offset 10**12", "db_current_bans",
+        {"scope": {"jail": jail, "now": 1, "max_bantime": 60, "q": ""}, "limit": 10,
+         "before": "", "after": "", "offset": 10**12})  # fmt: skip
     req("ban: 1,001 addresses", "ban", {"jail": jail, "ips": ["203.0.113.1"] * 1001})
     req("lookup: 10,001 addresses", "jails_banning", {"ips": ["203.0.113.1"] * 10_001})
     for name in ("actionban", "actionstart", "ignorecommand", "bantime.formula", "action",
