@@ -84,3 +84,54 @@ def test_a_ban_while_the_broker_is_down_says_so_and_bans_nothing(admin_client, f
     body = response.content.decode()
     assert "broker" in body
     assert f2b.client().banned_ips("alpha") == []
+
+
+def test_a_bulk_ban_cut_off_by_a_broker_restart_reports_partial_counts_and_loses_nothing(
+    configured, f2b, tmp_path
+):
+    import subprocess
+    import sys
+
+    from bangui.broker.client import BrokerClient, wait_ready
+    from jails.audit.services import Actor
+    from jails.live.services import ban_create
+
+    sock = str(Path(tempfile.mkdtemp(prefix="bgk-", dir="/tmp")) / "b.sock")
+    argv = [
+        sys.executable, "-m", "bangui.broker", "--socket", sock, "--fail2ban-socket",
+        f2b.socket_path, "--config-dir", str(f2b.conf_dir), "--state-dir", str(tmp_path),
+    ]  # fmt: skip
+    broker = subprocess.Popen(argv)
+    wait_ready(sock)
+    client = BrokerClient(sock, persistent=True)
+    ips = [f"10.77.{i // 250}.{i % 250 + 1}" for i in range(6000)]
+    calls = {"ban": 0}
+    real_call = client.call
+
+    def call(op: str, **args: object) -> object:
+        if op == "ban":
+            calls["ban"] += 1
+            if calls["ban"] == 4:  # the broker dies between the third and fourth batch
+                broker.kill()
+                broker.wait()
+        return real_call(op, **args)
+
+    client.call = call  # type: ignore[method-assign]
+    try:
+        result = ban_create(actor=Actor.system("test"), client=client, jail="alpha", ips=ips)
+    finally:
+        client.close()
+    assert result.banned == 3000 and result.already == 0
+    assert len(result.failed) == 3000 and "broker" in result.error
+    assert set(f2b.client().banned_ips("alpha")) == set(ips[:3000])  # fail2ban kept them
+
+    broker = subprocess.Popen(argv)  # back again: the rest can be sent
+    try:
+        wait_ready(sock)
+        again = BrokerClient(sock)
+        rest = ban_create(actor=Actor.system("test"), client=again, jail="alpha", ips=ips)
+        assert rest.banned == 3000 and rest.already == 3000 and not rest.failed
+        assert set(f2b.client().banned_ips("alpha")) == set(ips)
+    finally:
+        broker.terminate()
+        broker.wait(10)
