@@ -48,26 +48,28 @@ RUN BANGUI_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(
     python manage.py collectstatic --noinput \
     && rm -rf /tmp/build-data
 
+# The container runs unprivileged (uid 10001) and reaches fail2ban only
+# through BanGUI's root broker on the host (contrib/systemd/bangui-broker.service),
+# whose socket *directory* is mounted at /run/bangui. Run it as
+# `--user 10001:GID`, GID being the host's bangui group: the broker's socket is
+# 0660 root:bangui and the broker admits that primary group. See docs/docker.md.
+ARG BANGUI_UID=10001
+RUN groupadd --system --gid "${BANGUI_UID}" bangui \
+    && useradd --system --uid "${BANGUI_UID}" --gid bangui --home-dir /data \
+       --no-create-home --shell /usr/sbin/nologin bangui
 # /data: the SQLite database, the generated secret key, GeoIP data.
-# /var/run/fail2ban: mount the host's socket *directory*, not the socket file:
-# fail2ban recreates the socket when it restarts, and a bind-mounted file
-# would keep pointing at the old, dead one.
-ENV BANGUI_DATA_DIR=/data
+ENV BANGUI_DATA_DIR=/data \
+    BANGUI_BROKER_SOCKET=/run/bangui/broker.sock
 # Private (0700): BanGUI refuses a data dir others can read (session keys, hashes).
-# A new named volume takes this mode from the image.
-RUN mkdir -p /data && chmod 700 /data
-VOLUME ["/data", "/var/run/fail2ban"]
+# A new named volume takes this mode and owner from the image.
+RUN mkdir -p /data /run/bangui && chown bangui:bangui /data && chmod 700 /data
+VOLUME ["/data", "/run/bangui"]
+USER ${BANGUI_UID}
 
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "/app/docker/healthcheck.py"]
 
-# The container runs as root: fail2ban's socket is root-only (srwx------
-# root:root), and BanGUI must connect to it and write fail2ban's config. Only
-# if the host runs fail2ban as another user (and makes the socket and
-# /etc/fail2ban accessible to it) can this run as that user's uid instead
-# (docker run --user UID:GID).
-#
 # migrate + sync_schedules, then qcluster and gunicorn (0.0.0.0:8000);
 # SIGTERM stops both. Override the command for one-off manage.py commands.
 CMD ["/app/docker/entrypoint.sh"]

@@ -15,10 +15,17 @@ cd "$(dirname "$0")/.."
 
 export BANGUI_BIND="${BANGUI_BIND:-0.0.0.0:8000}"
 
-sock="${BANGUI_FAIL2BAN_SOCKET:-/var/run/fail2ban/fail2ban.sock}"
-if [ ! -S "$sock" ]; then
-  echo "warning: no fail2ban socket at $sock yet; mount the host's /var/run/fail2ban" \
-    "and start fail2ban (BanGUI retries on its own)" >&2
+if [ -n "${BANGUI_BROKER_SOCKET:-}" ]; then
+  if [ ! -S "$BANGUI_BROKER_SOCKET" ]; then
+    echo "warning: no BanGUI broker socket at $BANGUI_BROKER_SOCKET yet; mount the host's" \
+      "/run/bangui and start bangui-broker.service (BanGUI retries on its own)" >&2
+  fi
+else
+  sock="${BANGUI_FAIL2BAN_SOCKET:-/var/run/fail2ban/fail2ban.sock}"
+  if [ ! -S "$sock" ]; then
+    echo "warning: no fail2ban socket at $sock yet; mount the host's /var/run/fail2ban" \
+      "and start fail2ban (BanGUI retries on its own)" >&2
+  fi
 fi
 
 python manage.py migrate --noinput

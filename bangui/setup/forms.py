@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.validators import UnicodeUsernameValidator
 
+from bangui.broker.client import BrokerClient
 from bangui.fail2ban import Fail2banClient, Fail2banError
 
 _TIMEZONES = sorted(zoneinfo.available_timezones())
@@ -73,7 +75,10 @@ class SetupForm(forms.Form):
                 self.add_error("fail2ban_socket", "Give the absolute path of the socket.")
             else:
                 try:
-                    Fail2banClient(sock, timeout=3.0).ping()
+                    # With a root broker, fail2ban is reached through it (its own socket).
+                    broker = settings.BANGUI_BROKER_SOCKET
+                    client = BrokerClient(broker, timeout=3.0) if broker else None
+                    (client or Fail2banClient(sock, timeout=3.0)).ping()
                 except Fail2banError as exc:
                     self.add_error(
                         "fail2ban_socket",
