@@ -47,6 +47,7 @@ from typing import Any
 import django_q.monitor
 import django_q.pusher
 from django import db
+from django.conf import settings
 from django.utils.module_loading import import_string
 from django_q.cluster import Sentinel, get_mp_context
 from django_q.conf import Conf
@@ -227,6 +228,8 @@ class JobCluster:
 
     def run(self) -> bool:
         """Blocks until the cluster has stopped; False if the sentinel failed."""
+        # Jobs are background work: the web process comes first (the workers inherit it).
+        os.nice(max(0, settings.BANGUI_JOB_NICE - os.nice(0)))
         preload()
         db.connections.close_all()  # the startup checks' connection: not for the workers
         sentinel = ThreadedSentinel(self.stop_event, self.start_event, self.cluster_id)

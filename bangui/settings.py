@@ -222,7 +222,9 @@ LOGIN_REDIRECT_URL = "dashboard"
 
 # Sessions live in the database; their length is set per login from the
 # duration chosen at setup.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions in the database, read through the process's cache: one query less per
+# request (issue 16). Writes, logouts and expiry go to both.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_NAME = "bangui_session"
 SESSION_COOKIE_AGE = 8 * 3600
 SESSION_COOKIE_HTTPONLY = True
@@ -266,6 +268,11 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 
 # The job cluster (manage.py qcluster, bangui/jobcluster.py): one process with
 # django-q2's sentinel, pusher and monitor as threads, plus the workers.
+# The job cluster runs at this niceness (0-19): pages come first, imports and syncs use
+# what CPU is left. On a 2-core server a 100k import next to 8 busy users otherwise
+# halves the pages' throughput (issue 16, docs/benchmarks.md "Load").
+BANGUI_JOB_NICE = min(19, env_int("BANGUI_JOB_NICE", 10, minimum=0))
+
 Q_CLUSTER = {
     "name": "bangui",
     "orm": "default",

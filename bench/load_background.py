@@ -102,6 +102,10 @@ def main(marker: Path) -> None:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bangui.settings")
     django.setup()
+    from django.conf import settings
+
+    # The job cluster's own niceness (bangui/jobcluster.py): this process stands for it.
+    os.nice(max(0, settings.BANGUI_JOB_NICE - os.nice(0)))
     from blocklists.models import BlocklistSource, ImportRun
     from blocklists.services import import_run, runs_queue
     from blocklists.tests.httpserver import LocalServer, respond

@@ -99,7 +99,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     changes, so it is rendered once per version (``bangui.pagecache``) and its 30-second
     poll gets a 304 while nothing changed."""
     token = archive_token()  # first: what is rendered is never older than the key
-    form = DashboardForm(request.GET, jails=history_jails())
+    form = DashboardForm(request.GET, jails=history_jails(token))
     now = timezone.now()
     win = window(form.range_key, now=now)
     parts = ("dash-live", token, win.start, win.end, request.META.get("QUERY_STRING", ""))

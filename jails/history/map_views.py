@@ -51,7 +51,7 @@ def world_map(request: HttpRequest) -> HttpResponse:
     its window moves with the clock: rendered once per archive version and minute,
     shared (``bangui.pagecache``), and its 30-second poll gets a 304 meanwhile."""
     token = archive_token()  # first: what is rendered is never older than the key
-    jails = history_jails()
+    jails = history_jails(token)
     filters = MapFilters.from_query(request.GET, jails)
     minute = int(time.time() // 60)
     parts = ("map-body", token, minute, request.META.get("QUERY_STRING", ""))

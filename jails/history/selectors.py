@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
@@ -349,12 +350,21 @@ def archive_token() -> tuple[int, int]:
     return int(version or 0), int(newest or 0)
 
 
-def history_jails() -> list[str]:
+def history_jails(token: tuple[int, int] | None = None) -> list[str]:
     """The jails that appear in the archive, by name.
 
     A loose index scan (one index seek per jail) instead of ``DISTINCT``,
-    which would read every entry of the jail index.
+    which would read every entry of the jail index. With the ``archive_token``
+    a page read first, the answer is kept until the archive changes: one query
+    less per page, and one GIL hand-off less per request under load (issue 16).
     """
+    if token is not None:
+        key = f"bangui:history-jails:{token[0]}:{token[1]}"
+        found: list[str] | None = cache.get(key)
+        if found is None:
+            found = history_jails()
+            cache.set(key, found, 300)
+        return found
     table = connection.ops.quote_name(BanRecord._meta.db_table)
     sql = (
         f"WITH RECURSIVE j(name) AS (SELECT MIN(jail) FROM {table} "

@@ -89,7 +89,7 @@ def _table_key(
 @vary_on_headers("HX-Request")
 def history(request: HttpRequest) -> HttpResponse:
     token = archive_token()  # first: what is rendered is never older than the key
-    form = HistoryFilterForm(request.GET, jails=history_jails())
+    form = HistoryFilterForm(request.GET, jails=history_jails(token))
     records = filtered_records(form)  # validates the form (no query yet)
 
     def table() -> str:
