@@ -188,3 +188,32 @@ def test_a_forwarded_address_with_a_zone_id_is_not_believed(settings, hop):
     settings.BANGUI_TRUSTED_PROXIES = [ipaddress.ip_network("127.0.0.1/32")]
     meta = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": hop}
     assert resolve_client_ip(meta) == "127.0.0.1"
+
+
+def test_the_fast_ipv4_path_agrees_with_ipaddress_on_every_form() -> None:
+    import ipaddress
+    import random
+
+    from bangui.fail2ban import validation
+
+    rng = random.Random(16)
+    parts = ["0", "00", "01", "1", "9", "10", "99", "100", "199", "249", "250", "255", "256",
+             "300", "999", "-1", "+1", " 1", "1 ", "١", "0x1", "1e2", ""]  # fmt: skip
+    samples = {".".join(rng.choice(parts) for _ in range(4)) for _ in range(5000)}
+    samples |= {".".join(str(rng.randrange(256)) for _ in range(4)) for _ in range(5000)}
+    samples |= {"1.2.3", "1.2.3.4.5", "1.2.3.4\n", "\n1.2.3.4", "1..2.3", "0.0.0.0",
+                "255.255.255.255", "1.2.3.4%eth0"}  # fmt: skip
+    for text in samples:
+        fast = bool(validation._IPV4_RE.fullmatch(text.strip()))
+        try:
+            slow: str | None = str(ipaddress.IPv4Address(text.strip()))
+        except ValueError:
+            slow = None
+        if fast:
+            assert slow == text.strip(), text
+        try:
+            got: str | None = clean_network(text)
+        except ValidationError:
+            got = None
+        expected = slow if slow not in (None, "0.0.0.0", "255.255.255.255") else None
+        assert got == expected, text
