@@ -64,3 +64,46 @@ ensure_user() {
   echo "==> creating the system user $1"
   as_root useradd --system --no-create-home --shell /usr/sbin/nologin "$1"
 }
+
+# as_user NAME CMD... : run CMD as NAME (no login shell, the environment kept).
+as_user() {
+  local name=$1
+  shift
+  setpriv --reuid="$name" --regid="$name" --init-groups -- "$@"
+}
+
+# ensure_app_copy DIR [EXTRA] : BanGUI's tracked files in DIR/app and a venv in DIR/venv, both
+# readable by every user, for running BanGUI as an unprivileged user: the checkout (often
+# under /root) and its venv (perhaps built on a Python under /root) may not be. The copy is
+# refreshed on every call; the venv is rebuilt when pyproject.toml changes.
+ensure_app_copy() {
+  local dir=$1 extra="${2:-}" py hash spec="."
+  [ -n "$extra" ] && spec=".[$extra]"
+  as_root install -d -m 755 "$dir"
+  rm -rf "$dir/app.new" && install -d -m 755 "$dir/app.new"
+  if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+    (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard) \
+      | (cd "$ROOT" && tar --null -T - -cf -) | tar -xf - -C "$dir/app.new"
+  else
+    tar -C "$ROOT" --exclude=./.venv --exclude=./data --exclude=./staticfiles -cf - . \
+      | tar -xf - -C "$dir/app.new"
+  fi
+  rm -rf "$dir/app" && mv "$dir/app.new" "$dir/app"
+  chmod -R a+rX "$dir/app"
+  hash="$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)-$extra"
+  if [ "$(cat "$dir/venv/.bangui-stamp" 2>/dev/null || true)" != "$hash" ]; then
+    py=""
+    for candidate in /usr/bin/python3.13 /usr/bin/python3.12 /usr/bin/python3.11 /usr/bin/python3 "$(pick_python)"; do
+      command -v "$candidate" >/dev/null || continue
+      "$candidate" -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null || continue
+      py="$candidate"; break
+    done
+    echo "==> installing BanGUI for the unprivileged user into $dir/venv"
+    rm -rf "$dir/venv"
+    "$py" -m venv "$dir/venv"
+    "$dir/venv/bin/python" -m pip install -q --upgrade pip
+    (cd "$dir/app" && "$dir/venv/bin/python" -m pip install -q "$spec")
+    echo "$hash" > "$dir/venv/.bangui-stamp"
+    chmod -R a+rX "$dir/venv"
+  fi
+}

@@ -50,6 +50,17 @@ class SetupForm(forms.Form):
         label="Save even if fail2ban does not answer now", required=False
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if settings.BANGUI_BROKER_SOCKET:
+            # The broker holds fail2ban's socket; this field only documents where it is.
+            field = self.fields["fail2ban_socket"]
+            field.label = "fail2ban socket (held by BanGUI's root broker)"
+            field.help_text = (
+                "BanGUI runs unprivileged and reaches fail2ban through its root broker at "
+                f"{settings.BANGUI_BROKER_SOCKET}, which uses its own --fail2ban-socket."
+            )
+
     def clean_password(self) -> str:
         password: str = self.cleaned_data["password"]
         validate_password(password)

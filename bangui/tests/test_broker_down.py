@@ -135,3 +135,22 @@ def test_a_bulk_ban_cut_off_by_a_broker_restart_reports_partial_counts_and_loses
     finally:
         broker.terminate()
         broker.wait(10)
+
+
+def test_setup_checks_fail2ban_through_the_broker(db, f2b, broker_path):
+    from bangui.setup.forms import SetupForm
+
+    data = {
+        "token": "t", "username": "admin", "password": "a-long-pass-phrase-9876",
+        "password_confirm": "a-long-pass-phrase-9876", "fail2ban_socket": "/nonexistent/s",
+        "fail2ban_config_dir": str(f2b.conf_dir), "timezone": "UTC", "session_minutes": 480,
+    }  # fmt: skip
+    down = SetupForm(data)
+    assert not down.is_valid()
+    assert "broker: not running" in str(down.errors["fail2ban_socket"])
+    server = _start(f2b, broker_path)
+    try:
+        # The socket typed here is not used: the broker has its own.
+        assert SetupForm(data).is_valid()
+    finally:
+        _stop(server)
