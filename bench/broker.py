@@ -17,18 +17,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from bangui.broker.client import BrokerClient, wait_ready
 from bangui.demo.lab import Fail2banLab
 from bangui.fail2ban.client import Fail2banClient
 
-from .blocklist_import import BATCH, COUNT, _public, _rate
+from .blocklist_import import COUNT, _public, _rate, import_vs_raw
 from .client_vs_cli import CLI_CALLS, JAIL, _cli_call
-from .core import BenchContext, Row, Stats, fmt_seconds, interleaved
+from .core import BenchContext, Row, fmt_seconds, interleaved
 from .django_env import django_env
-from .labtools import lab_jail, wait_db_bans
+from .labtools import lab_jail
 
 CALLS = 1000
 RATIO_LIMIT = 2.0  # broker time / direct time
@@ -70,6 +69,63 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def run(ctx: BenchContext) -> list[Row]:
     rows = _status_rows(ctx)
     rows += _import_rows(ctx)
+    rows += _page_rows(ctx)
+    return rows
+
+
+PAGE_CALLS = 20
+PAGE_GOAL = 0.300
+
+
+def _page_rows(ctx: BenchContext) -> list[Row]:
+    """The jails page (50 jails, 65,000 bans) and a 65,000-ban jail's page, through the
+    broker (fail2ban's socket and DB read by it) and direct, side by side."""
+    env = django_env(ctx)
+    from django.conf import settings
+
+    from jails.live.selectors import banlist_invalidate
+
+    from .jails_page import ban_counts
+    from .labtools import address_blocks, load_bans
+
+    counts = ban_counts()
+    setups = [("jails page: 50 jails, 65,000 bans", counts, "/jails/")]
+    setups.append(("jail detail: 65,000 bans, page 1", {"big": 65_000}, "/jails/big/"))
+    rows: list[Row] = []
+    before = settings.BANGUI_BROKER_SOCKET
+    for name, plan_counts, path in setups:
+        lab: Fail2banLab = ctx.start_lab([lab_jail(j) for j in plan_counts])
+        run_dir = Path(tempfile.mkdtemp(prefix="bgb-bench-", dir="/tmp"))
+        proc, sock, _ = _start(lab, run_dir)
+        try:
+            plan = dict(zip(plan_counts, address_blocks(list(plan_counts.values())), strict=True))
+            load_bans(lab, plan)
+            env.point_at(lab)
+
+            def get(via_broker: bool, sock: str = sock, path: str = path) -> bytes:
+                settings.BANGUI_BROKER_SOCKET = sock if via_broker else ""
+                banlist_invalidate("big")
+                return env.get(path)
+
+            if get(True).count(b"<tr") != get(False).count(b"<tr"):
+                raise RuntimeError(f"{path}: the broker's page differs from the direct one")
+            ours, base = interleaved(
+                [(lambda: get(True), PAGE_CALLS), (lambda: get(False), PAGE_CALLS)], rounds=10
+            )
+        finally:
+            settings.BANGUI_BROKER_SOCKET = before
+            _stop(proc)
+            lab.cleanup()
+        rows.append(
+            Row(
+                name=f"{name}, via the broker (vs direct)",
+                ours=ours.summary(median=True),
+                baseline=base.summary(median=True),
+                ratio=base.median / ours.median,
+                goal=f"p95 ≤ {PAGE_GOAL * 1e3:.0f} ms",
+                goal_met=ours.p95 <= PAGE_GOAL,
+            )
+        )
     return rows
 
 
@@ -125,67 +181,23 @@ def _import_rows(ctx: BenchContext) -> list[Row]:
     env = django_env(ctx)
     from django.conf import settings
 
-    from blocklists.models import BlocklistSource, ImportRun
-    from blocklists.services import import_run, runs_queue
-    from blocklists.tests.httpserver import LocalServer, respond
-    from jails.audit.services import Actor
-
     lab: Fail2banLab = ctx.start_lab([lab_jail(RAW_JAIL)])
     run_dir = Path(tempfile.mkdtemp(prefix="bgb-bench-", dir="/tmp"))
     proc, sock, _ = _start(lab, run_dir)
     ours_ips = sorted(set(_public(COUNT, 44)))
     raw_ips = sorted(set(_public(COUNT, 45)))
-    body = ("# bench list\n" + "\n".join(ours_ips) + "\n").encode()
     before = settings.BANGUI_BROKER_SOCKET
-    samples: dict[str, list[float]] = {"ours": [], "raw": []}
-    rss = float("nan")
     try:
         env.point_at(lab)
-        settings.BANGUI_BROKER_SOCKET = sock
-        client = lab.client(timeout=120.0)
-        with LocalServer() as server:
-            server.route("/list.txt", respond(body))
-            url = server.url("/list.txt")
-            source = BlocklistSource.objects.create(name="bench-broker", url=url)
-
-            def ours() -> str:
-                (run,) = runs_queue([source], actor=Actor.system("bench"), trigger="command")
-                run = import_run(run)
-                if run.status != ImportRun.Status.OK or run.newly_banned != len(ours_ips):
-                    raise RuntimeError(f"import: {run.status} {run.newly_banned} {run.error}")
-                return run.jail
-
-            def raw() -> str:
-                done = 0
-                for start in range(0, len(raw_ips), BATCH):
-                    batch = raw_ips[start : start + BATCH]
-                    done += int(client._send(["set", RAW_JAIL, "banip", *batch]))
-                if done != len(raw_ips):
-                    raise RuntimeError(f"raw banip: {done} of {len(raw_ips)}")
-                return RAW_JAIL
-
-            def timed(fn: Callable[[], str], n: int) -> float:
-                started = time.perf_counter()
-                jail = fn()
-                elapsed = time.perf_counter() - started
-                wait_db_bans(lab, n, jail=jail, timeout=300)
-                client.unban_all()
-                wait_db_bans(lab, 0, timeout=300)
-                return elapsed
-
-            sides = [("ours", ours, len(ours_ips)), ("raw", raw, len(raw_ips))]
-            for r in range(ROUNDS):
-                for name, fn, n in sides if r % 2 else sides[::-1]:
-                    elapsed = timed(fn, n)
-                    print(f"    broker import {name} round {r}: {elapsed:.2f} s", file=sys.stderr)
-                    if r:
-                        samples[name].append(elapsed)
-            rss = _rss_mib(proc.pid)
+        settings.BANGUI_BROKER_SOCKET = sock  # the import's bans go web → broker → fail2ban
+        ours_s, raw_s, _ = import_vs_raw(
+            lab, ours_ips=ours_ips, raw_ips=raw_ips, raw_jail=RAW_JAIL, rounds=ROUNDS
+        )
+        rss = _rss_mib(proc.pid)
     finally:
         settings.BANGUI_BROKER_SOCKET = before
         _stop(proc)
         lab.cleanup()
-    ours_s, raw_s = Stats(tuple(samples["ours"])), Stats(tuple(samples["raw"]))
     ours_rate, raw_rate = _rate(ours_s, len(ours_ips)), _rate(raw_s, len(raw_ips))
     return [
         Row(

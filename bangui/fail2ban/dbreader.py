@@ -11,40 +11,10 @@ way (``ReadTooLong`` for a read cut off), so callers fall back the same way.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from . import db
 from .db import BanCount, BanRowTuple, BanScope, BanTime, CurrentBan, Keyset
-
-
-class DbReader(Protocol):
-    """The reads BanGUI makes of fail2ban's DB (see ``bangui.fail2ban.db``)."""
-
-    key: str  # tells one DB from another in caches
-
-    def ban_times(self, jail: str, ips: Sequence[str]) -> dict[str, BanTime]: ...
-
-    def current_bans(
-        self,
-        scope: BanScope,
-        *,
-        limit: int,
-        before: Keyset | None = None,
-        after: Keyset | None = None,
-        offset: int = 0,
-    ) -> list[CurrentBan]: ...
-
-    def current_ban_count(self, scope: BanScope, *, jail_size: int, slack: int = 0) -> BanCount: ...
-
-    def bans_written_since(self, jail: str, rowid: int) -> tuple[int, int]: ...
-
-    def schema(self) -> tuple[int | None, list[str]]: ...
-
-    def bans_chunk(
-        self, jail: str, *, after_time: int, after_rowid: int, limit: int
-    ) -> list[BanRowTuple]: ...
-
-    def bans_of_ip(self, ip: str) -> list[tuple[str, str, int, int, int, str | None]]: ...
 
 
 class LocalDb:
@@ -168,3 +138,7 @@ class BrokerDb:
     def bans_of_ip(self, ip: str) -> list[tuple[str, str, int, int, int, str | None]]:
         rows = self._call("db_bans_of_ip", ip=ip)
         return [(str(r[0]), str(r[1]), int(r[2]), int(r[3]), int(r[4]), r[5]) for r in rows]
+
+
+# The reads BanGUI makes of fail2ban's DB, directly or through the broker.
+DbReader = LocalDb | BrokerDb
