@@ -56,15 +56,18 @@ def _isolated_state(settings):  # type: ignore[no-untyped-def]
     # Password hashing dominates login tests otherwise.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.BANGUI_BLOCKLIST_ALLOW_HOSTS = ["127.0.0.1"]  # the tests' list servers
+    from bangui.fail2ban.configreader import configured_jails_forget
     from geo.lookup.pipeline import reset_state as reset_geo
 
     cache.clear()
     setup_cache_reset()
     reset_geo()
+    configured_jails_forget()
     yield
     cache.clear()
     setup_cache_reset()
     reset_geo()
+    configured_jails_forget()
 
 
 ADMIN_PASSWORD = "correct-horse-battery-9"

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .configreader import configured_jails_forget
+
 EDITABLE_DIRS = ("jail.d", "filter.d", "action.d")
 TOP_LEVEL_FILES = ("fail2ban.local", "jail.local")
 MAX_FILE_BYTES = 512 * 1024
@@ -147,6 +149,13 @@ def _fsync_dir(directory: Path) -> None:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` in one rename; the old mode (or 0644) is kept."""
+    try:
+        _write_atomic(path, data)
+    finally:  # after the rename: a reader in between must not keep the old files
+        configured_jails_forget()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
     if len(data) > MAX_FILE_BYTES:
         raise ConfigFileError(
             f"The content is {len(data) // 1024} KB; at most {MAX_FILE_BYTES // 1024} KB."
@@ -186,6 +195,8 @@ def remove(path: Path) -> None:
         _fsync_dir(path.parent)
     except OSError as exc:
         raise ConfigFileError(f"cannot remove {path}: {exc.strerror or exc}") from None
+    finally:
+        configured_jails_forget()
 
 
 def snapshot(paths: list[Path]) -> Snapshot:

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,13 +110,32 @@ def jail_files_fingerprint(config_dir: str) -> tuple[tuple[str, int], ...]:
 
 _cache: dict[str, tuple[tuple[tuple[str, int], ...], list[ConfiguredJail]]] = {}
 _lock = threading.Lock()
+# When each dir's files were last stat()ed. Pages ask for the configured jails on every
+# view; within this many seconds the cached answer stands without a stat per file
+# (each stat hands the GIL to another of gunicorn's threads: issue 16). BanGUI's own
+# writes forget it at once (configured_jails_forget); a hand edit shows within a second.
+FINGERPRINT_SECONDS = 1.0
+_checked: dict[str, float] = {}
+
+
+def configured_jails_forget() -> None:
+    """Look at the files again on the next call (after BanGUI wrote or removed one)."""
+    with _lock:
+        _checked.clear()
 
 
 def configured_jails(config_dir: str, *, timeout: float = 30.0) -> list[ConfiguredJail]:
     """Every jail section of the config dir, enabled or not; cached until a file changes."""
+    now = time.monotonic()
+    with _lock:
+        hit = _cache.get(config_dir)
+        if hit is not None and now - _checked.get(config_dir, -1e9) < FINGERPRINT_SECONDS:
+            return hit[1]
     if not os.path.isdir(config_dir):
         raise Fail2banCommandError(f"{config_dir} is not a directory")
     key = jail_files_fingerprint(config_dir)
+    with _lock:
+        _checked[config_dir] = now
     with _lock:
         hit = _cache.get(config_dir)
         if hit is not None and hit[0] == key:

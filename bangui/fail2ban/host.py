@@ -22,6 +22,7 @@ from bangui.broker.client import BrokerClient
 
 from . import cli, configapply, configfiles, logtail, policy, regextest
 from .client import Fail2banClient
+from .configreader import configured_jails_forget
 from .dbreader import BrokerDb, DbReader, LocalDb
 from .restart import restart as local_restart
 
@@ -64,9 +65,12 @@ def create_missing(client: Fail2banClient, *, config_dir: str, files: dict[str, 
     BanGUI's own jails (manual, blocklist imports) are made this way. Returns the
     names written. Raises ``policy.PolicyRefused`` or ``OSError``.
     """
-    if isinstance(client, BrokerClient):
-        return [str(n) for n in client.call("create_missing", files=files)]
-    return create_missing_local(Path(config_dir), files)
+    try:
+        if isinstance(client, BrokerClient):
+            return [str(n) for n in client.call("create_missing", files=files)]
+        return create_missing_local(Path(config_dir), files)
+    finally:  # the broker wrote them in its own process: forget ours
+        configured_jails_forget()
 
 
 def create_missing_local(root: Path, files: dict[str, str]) -> list[str]:
@@ -122,12 +126,15 @@ def config_apply(
 ) -> tuple[configapply.ApplyResult, dict[str, bytes | None]]:
     """Test, write, reload, probe, roll back on failure; the result and the files before."""
     if isinstance(client, BrokerClient):
-        raw = client.call(
-            "config_apply",
-            changes={k: encode(v) for k, v in changes.items()},
-            reload_jail=reload_jail,
-            expect_running=expect_running,
-        )
+        try:
+            raw = client.call(
+                "config_apply",
+                changes={k: encode(v) for k, v in changes.items()},
+                reload_jail=reload_jail,
+                expect_running=expect_running,
+            )
+        finally:  # written by the broker's process: forget what this one read
+            configured_jails_forget()
         previous = {str(k): decode(v) for k, v in raw["previous"].items()}
         return apply_result(raw["result"]), previous
     root = Path(config_dir)
@@ -157,7 +164,10 @@ def config_rollback(
     """
     if isinstance(client, BrokerClient):
         files = {k: encode(v) for k, v in previous.items()}
-        return str(client.call("config_rollback", files=files))
+        try:
+            return str(client.call("config_rollback", files=files))
+        finally:
+            configured_jails_forget()
     root = Path(config_dir)
     configfiles.restore({root / rel: data for rel, data in previous.items()})
     return cli.reload(config_dir=config_dir, socket_path=client.socket_path).output

@@ -142,3 +142,28 @@ def test_backup_copies_the_previous_content(root, tmp_path_factory):
     assert saved is not None and saved.read_bytes() == a.read_bytes()
     assert saved.relative_to(backups).parts[1:] == ("filter.d", "sshd.local")
     assert cf.backup(root / "jail.d" / "none.local", backups) is None
+
+
+def test_configured_jails_look_at_the_files_once_a_second_and_after_every_write(
+    tmp_path, monkeypatch
+):
+    from bangui.fail2ban import configfiles, configreader
+
+    (tmp_path / "jail.conf").write_text("[sshd]\n")
+    (tmp_path / "jail.d").mkdir()
+    looks = []
+    real = configreader.jail_files_fingerprint
+
+    def counted(config_dir: str):  # type: ignore[no-untyped-def]
+        looks.append(config_dir)
+        return real(config_dir)
+
+    monkeypatch.setattr(configreader, "jail_files_fingerprint", counted)
+    monkeypatch.setattr(configreader, "run_reader", lambda *a, **k: {"sshd": {}})
+    configreader.configured_jails_forget()
+    configreader.configured_jails(str(tmp_path))
+    configreader.configured_jails(str(tmp_path))
+    assert len(looks) == 1  # the second view within a second: no stat per file
+    configfiles.write_atomic(tmp_path / "jail.d" / "x.local", b"[x]\n")
+    configreader.configured_jails(str(tmp_path))
+    assert len(looks) == 2  # BanGUI's own write is seen at once
