@@ -8,6 +8,7 @@ sends; the queries are those of ``bangui.fail2ban.db`` (each cut off after
 from __future__ import annotations
 
 import sqlite3
+import time
 from typing import Any
 
 from bangui.fail2ban import db
@@ -19,18 +20,24 @@ from .ops import Args, BadArgs, Context, op
 MAX_PAGE = 201  # rows of one page of a jail's bans (the page shows 50)
 MAX_OFFSET = 1_000_000
 MAX_INT = 2**62
-# The DB fail2ban named last: read while fail2ban is down (the history sync's catch-up).
-_last_dbfile: dict[str, str] = {}
+# The DB fail2ban named last, and when: a page makes two or three reads, and each would
+# otherwise ask fail2ban for its dbfile first. Also read while fail2ban is down (the
+# history sync's catch-up).
+DBFILE_SECONDS = 5.0
+_last_dbfile: dict[str, tuple[str, float]] = {}
 
 
 def _db_path(ctx: Context) -> str:
-    try:
-        path = str(ctx.client.get_server("dbfile") or "")
-    except Fail2banError:
-        path = _last_dbfile.get(ctx.fail2ban_socket, "")
+    now = time.monotonic()
+    path, asked = _last_dbfile.get(ctx.fail2ban_socket, ("", -1e9))
+    if now - asked >= DBFILE_SECONDS:
+        try:
+            path = str(ctx.client.get_server("dbfile") or "")
+            _last_dbfile[ctx.fail2ban_socket] = (path, now)
+        except Fail2banError:
+            pass  # down: the last name it gave
     if not path or path == ":memory:" or path == "None":
         raise sqlite3.OperationalError("fail2ban keeps no database file")
-    _last_dbfile[ctx.fail2ban_socket] = path
     return path
 
 
