@@ -59,6 +59,14 @@ def _stop(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
     proc.wait()
 
 
+def _tail(path: Path, lines: int) -> str:
+    """The last lines of a log file ("" if there is none yet)."""
+    try:
+        return "\n".join(path.read_text().splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
 class Gunicorn:
     """BanGUI under gunicorn, started exactly as scripts/demo starts it."""
 
@@ -119,10 +127,7 @@ class Gunicorn:
         return cpu_seconds(self.worker_pid())
 
     def tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text().splitlines()[-lines:])
-        except OSError:
-            return ""
+        return _tail(self.log_path, lines)
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -159,10 +164,7 @@ class Background:
             time.sleep(0.2)
 
     def tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text().splitlines()[-lines:])
-        except OSError:
-            return ""
+        return _tail(self.log_path, lines)
 
     def stop(self) -> str:
         """Stop it; its summary line (what it did while it ran)."""
