@@ -141,3 +141,22 @@ def test_without_a_database_file_the_read_is_a_database_error(f2b, via, monkeypa
     monkeypatch.setattr(ops_db, "_db_path", lambda ctx: "/nonexistent/fail2ban.sqlite3")
     with pytest.raises(sqlite3.OperationalError):
         via.call("db_schema")
+
+
+HOSTILE = ["-1", "'; DROP TABLE bans; --", "\x00", "bans:１:1", "<script>", "x" * 64, "9" * 70,
+           "bans:-1:1", "bips:0:0", "../../etc/passwd", "1e9", " ", "%", "dead::beef"]  # fmt: skip
+
+
+@pytest.mark.parametrize("through_broker", [True, False], ids=["broker", "direct"])
+def test_hostile_page_parameters_give_a_page_not_an_error(
+    admin_client, f2b, broker, settings, through_broker
+):
+    ips = _ban(f2b, PER_PAGE + 3)
+    if through_broker:
+        settings.BANGUI_BROKER_SOCKET = broker.path
+    for key in ("q", "before", "after", "page"):
+        for value in HOSTILE:
+            response = admin_client.get("/jails/beta/", {key: value, "page": "2"})
+            assert response.status_code == 200, (key, value)
+    body = admin_client.get("/jails/beta/", {"q": "-1"}).content.decode()
+    assert f"0 of {len(ips)} banned addresses match" in body

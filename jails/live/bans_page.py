@@ -78,6 +78,9 @@ LAG_WAIT_SECONDS = 0.1
 # many bans, fail2ban's own list is the cheaper read (a few ms).
 SMALL_JAIL = 2000
 
+# What an address or a network (CIDR) is written with, lower case.
+_ADDRESS_CHARS = frozenset("0123456789abcdef.:/")
+
 DB = "database"
 FAIL2BAN = "fail2ban"
 
@@ -119,6 +122,12 @@ def jail_bans_page(
     ``page`` is the page's number, and where to start when there is none.
     """
     needle = q.strip().lower()
+    if not set(needle) <= _ADDRESS_CHARS:
+        # No address or network contains it ("-1", a quote): the answer is none, the
+        # same whether the list comes from fail2ban or its DB (whose reader, the broker,
+        # takes only address characters).
+        total = client.jail_status(jail).currently_banned
+        return BanPage(rows=[], pager=Pager(number=1, num_pages=1), total=total, matching=0)
     notes: list[str] = []
     db = fail2ban_db(client, db_path)
     if db is not None:
