@@ -84,6 +84,29 @@ def env_hosts(name: str) -> list[str]:
     return hosts
 
 
+# One path segment of the characters a proxy passes unchanged (RFC 3986 unreserved).
+_PREFIX_SEGMENT = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*")  # no leading dot: no ".."
+
+
+def env_url_prefix(name: str) -> str:
+    """A URL path prefix such as ``/bangui`` (no trailing slash), or "" when unset or "/".
+
+    Only plain segments: a prefix goes unescaped into every link, cookie path and
+    redirect, so quotes, ``%``, ``..`` or an empty segment (``//``) are refused here.
+    """
+    raw = os.environ.get(name, "")
+    text = raw.strip().rstrip("/")
+    if not text:
+        return ""
+    segments = text.split("/")
+    if not text.startswith("/") or not all(_PREFIX_SEGMENT.fullmatch(s) for s in segments[1:]):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a URL path prefix: use the path BanGUI is served under, "
+            "starting with / and made of letters, digits and - _ . ~ (for example /bangui)."
+        )
+    return text
+
+
 def env_secret(name: str) -> str | None:
     """A secret from ``NAME`` or from the file named by ``NAME_FILE`` (Docker secrets)."""
     file_name = os.environ.get(f"{name}_FILE")

@@ -130,8 +130,9 @@ class HealthCheckMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method == "GET" and request.path == "/health/live":
+        # path_info: the path after BANGUI_URL_PREFIX, which request.path includes.
+        if request.method == "GET" and request.path_info == "/health/live":
             return health_live(request)
-        if request.method == "GET" and request.path == "/health/ready":
+        if request.method == "GET" and request.path_info == "/health/ready":
             return health_ready(request)
         return self.get_response(request)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from django.contrib.auth.middleware import LoginRequiredMiddleware as _LoginRequired
 from django.contrib.auth.views import redirect_to_login
@@ -18,6 +19,7 @@ from bangui.clientip import META_KEY, _trusted, resolve_client_ip
 from bangui.models import AppSettings
 from bangui.roles import Can, Role, allows, required_role, user_role
 from bangui.setup.services import setup_done
+from bangui.subpath import within
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
@@ -77,7 +79,8 @@ class SetupRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path.startswith(_OPEN_BEFORE_SETUP) and not setup_done():
+        # path_info, here and below: the path after BANGUI_URL_PREFIX.
+        if not request.path_info.startswith(_OPEN_BEFORE_SETUP) and not setup_done():
             url = reverse("setup")
             if getattr(request, "htmx", False):
                 return HttpResponse(status=204, headers={"HX-Redirect": url})
@@ -92,7 +95,7 @@ class TimezoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith("/health/"):
+        if request.path_info.startswith("/health/"):
             # Health probes must not depend on the database (live) or need times.
             return self.get_response(request)
         try:
@@ -109,10 +112,20 @@ class LoginRequiredMiddleware(_LoginRequired):
         self, request: HttpRequest, view_func: Callable[..., HttpResponseBase]
     ) -> HttpResponse:
         if getattr(request, "htmx", False):
-            target = request.headers.get("HX-Current-URL") or "/"
-            login = redirect_to_login(target, self.get_login_url(view_func))
+            login = redirect_to_login(_current_page(request), self.get_login_url(view_func))
             return HttpResponse(status=204, headers={"HX-Redirect": login["Location"]})
         return super().handle_no_permission(request, view_func)
+
+
+def _current_page(request: HttpRequest) -> str:
+    """The page an htmx request came from, as a path to come back to after the login.
+
+    htmx sends the whole URL; the login's ``next`` takes paths on this site only.
+    """
+    parts = urlsplit(request.headers.get("HX-Current-URL", ""))
+    if parts.netloc == request.get_host() and within(request, parts.path):
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return reverse("dashboard")
 
 
 class RoleMiddleware:

@@ -22,6 +22,7 @@ from bangui.env import (
     env_networks,
     env_secret,
     env_str,
+    env_url_prefix,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -54,6 +55,10 @@ CSRF_TRUSTED_ORIGINS = env_list("BANGUI_CSRF_TRUSTED_ORIGINS")
 
 # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto we believe.
 BANGUI_TRUSTED_PROXIES = env_networks("BANGUI_TRUSTED_PROXIES")
+# The path BanGUI is served under behind a reverse proxy ("" or e.g. "/bangui"):
+# every link, redirect and cookie carries it (docs/reverse-proxy.md, bangui/subpath.py).
+BANGUI_URL_PREFIX = env_url_prefix("BANGUI_URL_PREFIX")
+FORCE_SCRIPT_NAME = BANGUI_URL_PREFIX or None
 
 # fail2ban: defaults for the setup form; setup stores the chosen values.
 BANGUI_FAIL2BAN_SOCKET = env_str("BANGUI_FAIL2BAN_SOCKET", "/var/run/fail2ban/fail2ban.sock")
@@ -233,6 +238,8 @@ _secure_cookies = env_bool("BANGUI_SECURE_COOKIES", True)
 SESSION_COOKIE_SECURE = _secure_cookies
 CSRF_COOKIE_SECURE = _secure_cookies
 CSRF_COOKIE_HTTPONLY = True
+# Under a sub-path the cookies go to BanGUI only, not to the host's other apps.
+SESSION_COOKIE_PATH = CSRF_COOKIE_PATH = f"{BANGUI_URL_PREFIX}/"
 
 SECURE_SSL_REDIRECT = env_bool("BANGUI_SSL_REDIRECT", False)
 SECURE_REDIRECT_EXEMPT = [r"^health/"]
@@ -256,7 +263,8 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
-STATIC_URL = "static/"
+# Absolute under a prefix: no look-up of Django's per-thread script prefix per asset.
+STATIC_URL = f"{BANGUI_URL_PREFIX}/static/" if BANGUI_URL_PREFIX else "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("BANGUI_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STORAGES = {

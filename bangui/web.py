@@ -17,6 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.middleware import HtmxDetails
 
 from bangui.fail2ban.validation import clean_jail
+from bangui.subpath import within
 
 T = TypeVar("T")
 
@@ -45,6 +46,7 @@ def safe_next(request: HttpRequest) -> str | None:
     Only paths ("/jails/?q=x"): ``redirect()`` would take a bare word as a URL
     name and fail, and another host or scheme is an open redirect. The path must
     be one of BanGUI's pages, or the user lands on a 404 that drops the message.
+    Under a sub-path (BANGUI_URL_PREFIX) the path carries the prefix, like every link.
     """
     target = request.POST.get("next") or request.GET.get("next") or ""
     if (
@@ -54,8 +56,11 @@ def safe_next(request: HttpRequest) -> str | None:
             target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         )
     ):
+        page = within(request, urlsplit(target).path)
+        if page is None:
+            return None
         try:
-            resolve(urlsplit(target).path)
+            resolve(page)
         except Resolver404:
             return None
         return target

@@ -1,0 +1,82 @@
+"""BANGUI_URL_PREFIX: what is accepted, and the WSGI wrapper for proxies that pass it on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from bangui.env import env_url_prefix
+from bangui.subpath import strip_prefix
+
+
+@pytest.mark.parametrize(
+    ("raw", "prefix"),
+    [
+        ("", ""),
+        ("/", ""),
+        ("/bangui", "/bangui"),
+        ("/bangui/", "/bangui"),
+        ("/ops/ban-gui_2", "/ops/ban-gui_2"),
+    ],
+)
+def test_it_takes_a_path_prefix_without_its_trailing_slash(
+    monkeypatch, raw: str, prefix: str
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("BANGUI_URL_PREFIX", raw)
+    assert env_url_prefix("BANGUI_URL_PREFIX") == prefix
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "bangui",
+        "//bangui",
+        "/a//b",
+        "/..",
+        "/a/../b",
+        "/ban gui",
+        "/ban%2Fgui",
+        '/"x',
+        "/<x>",
+        "/x?y",
+        "/x#y",
+        "https://host/bangui",
+    ],
+)
+def test_it_refuses_a_prefix_that_is_no_plain_path(monkeypatch, raw: str) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("BANGUI_URL_PREFIX", raw)
+    with pytest.raises(ImproperlyConfigured, match="BANGUI_URL_PREFIX"):
+        env_url_prefix("BANGUI_URL_PREFIX")
+
+
+def _seen_path(prefix: str, path: str) -> str:
+    seen: dict[str, Any] = {}
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.update(environ)
+        return [b""]
+
+    strip_prefix(app, prefix)({"PATH_INFO": path}, lambda *a: None)
+    return str(seen["PATH_INFO"])
+
+
+@pytest.mark.parametrize(
+    ("path", "seen"),
+    [
+        ("/bangui/jails/", "/jails/"),  # the proxy passed the prefix on
+        ("/bangui", "/"),
+        ("/jails/", "/jails/"),  # the proxy stripped it already
+        ("/bangui-other/", "/bangui-other/"),  # not the prefix: a path of its own
+    ],
+)
+def test_it_takes_the_prefix_off_the_path_only_at_a_segment_boundary(path: str, seen: str) -> None:
+    assert _seen_path("/bangui", path) == seen
+
+
+def test_without_a_prefix_the_application_is_not_wrapped() -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        return []
+
+    assert strip_prefix(app, "") is app
