@@ -121,8 +121,12 @@ def _current_page(request: HttpRequest) -> str:
     """The page an htmx request came from, as a path to come back to after the login.
 
     htmx sends the whole URL; the login's ``next`` takes paths on this site only.
+    Anything else in the header (another host, "http://[x") gives the dashboard.
     """
-    parts = urlsplit(request.headers.get("HX-Current-URL", ""))
+    try:
+        parts = urlsplit(request.headers.get("HX-Current-URL", ""))
+    except ValueError:
+        return reverse("dashboard")
     if parts.netloc == request.get_host() and within(request, parts.path):
         return parts.path + (f"?{parts.query}" if parts.query else "")
     return reverse("dashboard")

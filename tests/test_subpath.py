@@ -146,10 +146,32 @@ def test_an_expired_htmx_poll_under_the_prefix_comes_back_to_its_page(
     assert answer["HX-Redirect"] == f"{PREFIX}/login/?next={PREFIX}/history/%3Frange%3D7d"
 
 
-def test_setup_and_health_answer_under_the_prefix(db, under_prefix) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    "current",
+    [
+        "http://[::1",
+        "http://[zz]/x",
+        "http://evil.example/bangui/jails/",
+        "http://testserver/other/",
+        "\x00",
+    ],
+)
+def test_an_expired_htmx_poll_with_a_strange_current_url_goes_to_the_dashboard_after_login(
+    client, configured, under_prefix, current: str
+) -> None:  # type: ignore[no-untyped-def]
+    answer = client.get("/status/bar/", headers={"HX-Request": "true", "HX-Current-URL": current})
+    assert answer.status_code == 204
+    assert answer["HX-Redirect"] == f"{PREFIX}/login/?next={PREFIX}/"
+
+
+def test_setup_and_health_answer_under_the_prefix(db, under_prefix, settings, caplog) -> None:  # type: ignore[no-untyped-def]
     from django.test import Client
 
+    settings.BANGUI_URL_PREFIX = PREFIX
     client = Client()
     assert client.get("/jails/")["Location"] == f"{PREFIX}/setup/"
-    assert client.get("/setup/").status_code == 200
+    page = client.get("/setup/")
+    assert f"<code>{PREFIX}/setup/?token=…</code>" in page.content.decode()
+    # The link the log gives the operator carries the prefix too.
+    assert f"Open {PREFIX}/setup/?token=" in caplog.text
     assert client.get("/health/live").json() == {"status": "ok"}

@@ -113,8 +113,9 @@ def setup_token() -> str:
         fh.write(secrets.token_urlsafe(32) + "\n")
     token = path.read_text().strip()
     log.warning(
-        "BanGUI is not set up yet. Open /setup/?token=%s on this server to set it up "
+        "BanGUI is not set up yet. Open %s/setup/?token=%s on this server to set it up "
         "(the token is also in %s).",
+        settings.BANGUI_URL_PREFIX,
         token,
         path,
     )
