@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,6 +13,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from bangui.env import env_url_prefix
 from bangui.subpath import strip_prefix
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
@@ -80,3 +86,28 @@ def test_without_a_prefix_the_application_is_not_wrapped() -> None:
         return []
 
     assert strip_prefix(app, "") is app
+
+
+def _settings_with(tmp_path, prefix: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BANGUI_", "DJANGO_"))}
+    env.update(BANGUI_DATA_DIR=str(tmp_path), BANGUI_URL_PREFIX=prefix)
+    code = (
+        "from bangui import settings as s; "
+        "print(s.FORCE_SCRIPT_NAME, s.STATIC_URL, s.SESSION_COOKIE_PATH, s.CSRF_COOKIE_PATH)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_the_prefix_sets_script_name_static_url_and_cookie_paths(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = _settings_with(tmp_path, "/bangui/")
+    assert out.stdout.split() == ["/bangui", "/bangui/static/", "/bangui/", "/bangui/"], out.stderr
+    out = _settings_with(tmp_path, "")
+    assert out.stdout.split() == ["None", "static/", "/", "/"], out.stderr
+
+
+def test_a_bad_prefix_stops_bangui_with_a_message_naming_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = _settings_with(tmp_path, "/ban gui")
+    assert out.returncode != 0
+    assert "BANGUI_URL_PREFIX='/ban gui' is not a URL path prefix" in out.stderr
