@@ -2,7 +2,7 @@
 
 The proxy is played by the test client: it sends the path after the prefix as
 PATH_INFO, and Django builds every link from FORCE_SCRIPT_NAME. The real nginx
-and gunicorn in front of a browser are in tests/browser/test_subpath_nginx.py.
+and gunicorn in front of a browser are in tests/browser/test_subpath_proxy.py.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""BanGUI at http://127.0.0.1:PORT/bangui/ behind a real nginx, in a real Chromium.
+"""BanGUI at http://127.0.0.1:PORT/bangui/ behind a real nginx and Caddy, in a real Chromium.
 
 gunicorn runs with the production gunicorn.conf.py and BANGUI_URL_PREFIX=/bangui
-against a real fail2ban; nginx runs docs/reverse-proxy.md's two ``location``
-blocks, one stripping the prefix and one passing it on, on two ports.
+against a real fail2ban; nginx and Caddy each run docs/reverse-proxy.md's two
+blocks, one stripping the prefix and one passing it on: four ports, one BanGUI.
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ import pytest
 
 from bangui.demo.lab import Fail2banLab
 from conftest import ADMIN_PASSWORD
-from tests.browser.nginx import (
+from tests.browser.proxies import (
     Process,
     bangui_env,
-    documented_location,
+    binary,
+    documented_block,
     free_port,
-    nginx_binary,
+    start_caddy,
     start_gunicorn,
     start_nginx,
     wait_http,
@@ -44,12 +45,15 @@ NAV = ["Dashboard", "Jails", "Map", "History", "Blocklists", "Configuration", "A
 IP = "203.0.113.55"
 
 
+PROXIES = ["nginx-strip", "nginx-pass", "caddy-strip", "caddy-pass"]
+
+
 @dataclass
 class Stack:
     data_dir: Path
     lab: Fail2banLab
-    strip: str  # http://127.0.0.1:PORT/bangui, nginx strips the prefix
-    passed: str  # the same, nginx passes the prefix on
+    # Per documented block: http://127.0.0.1:PORT/bangui through it.
+    bases: dict[str, str] = field(default_factory=dict)
     processes: list[Process] = field(default_factory=list)
 
 
@@ -57,32 +61,28 @@ class Stack:
 def stack(
     f2b_private_lab: Fail2banLab, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    nginx_binary()  # fail (CI) or skip before starting anything
+    binary("nginx"), binary("caddy")  # fail (CI) or skip before starting anything
     data_dir = tmp_path_factory.mktemp("bangui-subpath")
     data_dir.chmod(0o700)
-    upstream, strip_port, pass_port = free_port(), free_port(), free_port()
+    upstream = free_port()
+    ports = {name: free_port() for name in PROXIES}
     env = bangui_env(
         data_dir,
         BANGUI_URL_PREFIX=PREFIX,
         BANGUI_TRUSTED_PROXIES="127.0.0.1",
         BANGUI_ALLOWED_HOSTS="127.0.0.1",
     )
-    stack = Stack(
-        data_dir,
-        f2b_private_lab,
-        strip=f"http://127.0.0.1:{strip_port}{PREFIX}",
-        passed=f"http://127.0.0.1:{pass_port}{PREFIX}",
-    )
+    stack = Stack(data_dir, f2b_private_lab)
+    stack.bases = {name: f"http://127.0.0.1:{port}{PREFIX}" for name, port in ports.items()}
     try:
         stack.processes.append(start_gunicorn(data_dir, upstream, env))
-        servers = {
-            strip_port: documented_location("nginx-strip"),
-            pass_port: documented_location("nginx-pass"),
-        }
-        nginx = start_nginx(data_dir / "nginx", servers, upstream)
-        stack.processes.append(nginx)
-        for base in (stack.strip, stack.passed):
-            wait_http(f"{base}/health/live", nginx)
+        for kind, start in (("nginx", start_nginx), ("caddy", start_caddy)):
+            blocks = {ports[n]: documented_block(n) for n in PROXIES if n.startswith(kind)}
+            proxy = start(data_dir / kind, blocks, upstream)
+            stack.processes.append(proxy)
+            for name in PROXIES:
+                if name.startswith(kind):
+                    wait_http(f"{stack.bases[name]}/health/live", proxy)
         yield stack
     finally:
         for process in reversed(stack.processes):
@@ -180,7 +180,7 @@ def _assert_stayed_inside(network: Network, base: str, console) -> None:  # type
 def test_setup_login_pages_htmx_ban_unban_and_logout_through_nginx_stripping_the_prefix(  # type: ignore[no-untyped-def]
     page, console, network, stack
 ):
-    base = stack.strip
+    base = stack.bases["nginx-strip"]
     page.goto(f"{base}/")
     assert _path(page) == f"{PREFIX}/setup/"
     _set_up(page, stack, base)
@@ -218,10 +218,11 @@ def test_setup_login_pages_htmx_ban_unban_and_logout_through_nginx_stripping_the
     _assert_stayed_inside(network, base, console)
 
 
-def test_login_pages_htmx_and_logout_through_nginx_passing_the_prefix_on(  # type: ignore[no-untyped-def]
-    page, console, network, stack
+@pytest.mark.parametrize("proxy", PROXIES[1:])
+def test_login_pages_htmx_and_logout_through_each_other_documented_proxy(  # type: ignore[no-untyped-def]
+    page, console, network, stack, proxy: str
 ):
-    base = stack.passed
+    base = stack.bases[proxy]
     _set_up_if_needed(page, stack, base)
     _log_in_to(page, base, "/jails/")
     _every_menu_page(page)
@@ -230,12 +231,12 @@ def test_login_pages_htmx_and_logout_through_nginx_passing_the_prefix_on(  # typ
     _assert_stayed_inside(network, base, console)
 
 
-@pytest.mark.parametrize("mode", ["strip", "passed"])
-def test_health_and_the_bare_prefix_answer_through_nginx(stack, mode: str) -> None:  # type: ignore[no-untyped-def]
-    base = getattr(stack, mode)
+@pytest.mark.parametrize("proxy", PROXIES)
+def test_health_and_the_bare_prefix_answer_through_each_proxy(stack, proxy: str) -> None:  # type: ignore[no-untyped-def]
+    base = stack.bases[proxy]
     for probe in ("live", "ready"):
         with urllib.request.urlopen(f"{base}/health/{probe}", timeout=10) as answer:
             assert answer.status == 200
-    # /bangui without its slash: nginx sends it to /bangui/, BanGUI on to setup or login.
+    # /bangui without its slash: the proxy sends it to /bangui/, BanGUI on to setup or login.
     with urllib.request.urlopen(base, timeout=10) as answer:
         assert answer.url.startswith(f"{base}/")

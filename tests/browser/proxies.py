@@ -1,7 +1,7 @@
-"""A private nginx and gunicorn for the sub-path tests: real processes on 127.0.0.1 ports.
+"""A private gunicorn behind a private nginx or Caddy for the sub-path tests, on 127.0.0.1.
 
-nginx runs from its own ``nginx.conf`` in a temporary directory (never the system
-service); its ``location`` blocks are the ones docs/reverse-proxy.md shows, read
+nginx and Caddy run from their own config in a temporary directory (never the
+system services); their blocks are the ones docs/reverse-proxy.md shows, read
 from that file, so the documented snippets are the tested ones.
 """
 
@@ -26,17 +26,20 @@ ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "reverse-proxy.md"
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 DOC_UPSTREAM = "127.0.0.1:8000"
+DOC_SITE = "example.com"
 
 
-def nginx_binary() -> str:
-    """nginx's path; a test without it fails under CI=true and is skipped elsewhere."""
-    path = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else "")
-    if not path:
-        message = "nginx is not installed (apt-get install nginx); scripts/test does it"
+def binary(name: str) -> str:
+    """The path of nginx or caddy; a test without it fails under CI=true, else is skipped."""
+    found = shutil.which(name) or next(
+        (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.path.exists(p)), ""
+    )
+    if not found:
+        message = f"{name} is not installed (apt-get install {name}); scripts/test does it"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    return path
+    return found
 
 
 def free_port() -> int:
@@ -45,10 +48,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def documented_location(name: str) -> str:
-    """The ```nginx block under the ``<!-- tested: NAME ... -->`` marker of the doc."""
+def documented_block(name: str) -> str:
+    """The fenced block under the ``<!-- tested: NAME ... -->`` marker of the doc."""
     match = re.search(
-        rf"<!-- tested: {re.escape(name)}\b.*?-->\s*```nginx\n(.*?)```", DOC.read_text(), re.S
+        rf"<!-- tested: {re.escape(name)}\b.*?-->\s*```\w+\n(.*?)```", DOC.read_text(), re.S
     )
     assert match, f"docs/reverse-proxy.md has no tested block {name}"
     return match.group(1)
@@ -144,7 +147,31 @@ def start_nginx(workdir: Path, servers: dict[int, str], upstream: int) -> Proces
         f"{blocks}}}\n"
     )
     argv = [
-        nginx_binary(), "-c", str(conf), "-p", str(workdir),
+        binary("nginx"), "-c", str(conf), "-p", str(workdir),
         "-g", f"daemon off; pid {workdir}/nginx.pid; error_log {workdir}/error.log;",
     ]  # fmt: skip
     return _start(argv, workdir / "nginx.out")
+
+
+def start_caddy(workdir: Path, sites: dict[int, str], upstream: int) -> Process:
+    """Caddy with the given documented site blocks, ``example.com`` made ``http://127.0.0.1:PORT``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    blocks = "".join(
+        site.replace(DOC_SITE, f"http://127.0.0.1:{port}").replace(
+            DOC_UPSTREAM, f"127.0.0.1:{upstream}"
+        )
+        for port, site in sites.items()
+    )
+    conf = workdir / "Caddyfile"
+    # No admin endpoint (a fixed port), no certificates, state in the temp dir.
+    conf.write_text(
+        f"{{\n  admin off\n  auto_https off\n  storage file_system {workdir}\n}}\n{blocks}"
+    )
+    env = {
+        **os.environ,
+        "HOME": str(workdir),
+        "XDG_DATA_HOME": str(workdir),
+        "XDG_CONFIG_HOME": str(workdir),
+    }
+    argv = [binary("caddy"), "run", "--config", str(conf), "--adapter", "caddyfile"]
+    return _start(argv, workdir / "caddy.out", env=env)
