@@ -39,6 +39,7 @@ from bangui.models import InstanceLock
 
 # Rows in any of these mean the database is in use, not a fresh one.
 _DATA_TABLES = ("auth_user", "bangui_appsettings", "jails_banrecord", "jails_auditevent")
+_DAMAGED = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 
 
 @dataclass
@@ -243,7 +244,16 @@ def restore_backup(raw: str, *, force: bool = False) -> RestoreResult:
     os.close(fd)
     work = Path(name)
     try:
-        meta = _prepare(source, work)
+        try:
+            meta = _prepare(source, work)
+        except sqlite3.DatabaseError as exc:
+            # The primary code: SQLITE_CORRUPT comes in extended variants (_INDEX, _VTAB).
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _DAMAGED:
+                raise
+            raise BackupError(
+                f"{shown(source)} is damaged ({exc}): it cannot be restored. "
+                "Use another backup. Nothing was changed."
+            ) from None
         if in_use:
             result.set_aside = _set_aside(target)
         _copy_in(work, target)

@@ -184,7 +184,7 @@ def _move_into_place(tmp: Path, path: Path, force: bool) -> None:
 
 def _failure(exc: sqlite3.Error | OSError, path: Path) -> BackupError:
     full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC
-    full |= getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    full |= getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL
     if full:
         live = live_db_path()
         need = sum(p.stat().st_size for p in (live, Path(f"{live}-wal")) if p.exists())
