@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import pwd
 import sqlite3
 import tempfile
 from dataclasses import dataclass, field
@@ -65,6 +66,25 @@ def _source(raw: str) -> Path:
     if not sqlite.is_sqlite_file(path):
         raise BackupError(f"{shown(path)} is not an SQLite database, so not a BanGUI backup.")
     return path
+
+
+def _user(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _check_owner(directory: Path) -> None:
+    """The restored files must belong to the user BanGUI runs as: the data dir's owner."""
+    owner = directory.stat().st_uid
+    if owner != os.geteuid():
+        me, them = _user(os.geteuid()), _user(owner)
+        raise BackupError(
+            f"{shown(directory)} belongs to {them}, but this command runs as {me}: the restored "
+            f"database would belong to {me}, and BanGUI could not write to it. "
+            f"Run the restore as {them} (e.g. sudo -u {them}, with BanGUI's environment)."
+        )
 
 
 def _running_holders(target: Path) -> list[str]:
@@ -230,6 +250,7 @@ def restore_backup(raw: str, *, force: bool = False) -> RestoreResult:
     target = live_db_path()
     try:
         source = _source(raw)
+        _check_owner(target.parent)
         in_use = _check_target(target, force)
     except OSError as exc:
         raise BackupError(f"Cannot read {shown(raw)}: {exc.strerror}.") from None

@@ -188,6 +188,18 @@ def test_a_bad_path_is_refused_with_a_clear_message(
     _refused(_manage(data_dir, "restore", path), message)
 
 
+def test_it_refuses_to_leave_files_that_the_bangui_user_could_not_write(
+    backup: Path, data_dir: Path
+) -> None:
+    if os.geteuid() != 0:
+        pytest.fail("this test runs as root (scripts/test does)", pytrace=False)
+    shutil.chown(data_dir, "bangui", "bangui")  # the user BanGUI runs as
+    done = _manage(data_dir, "restore", str(backup))
+    _refused(done, f"{data_dir} belongs to bangui, but this command runs as root")
+    assert "Run the restore as bangui" in done.stderr
+    assert not (data_dir / "bangui.sqlite3").exists()
+
+
 def test_the_live_database_is_not_a_backup(data_dir: Path) -> None:
     _ok(_manage(data_dir, "migrate", "--noinput", "-v0"))
     done = _manage(data_dir, "restore", str(data_dir / "bangui.sqlite3"))
