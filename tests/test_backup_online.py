@@ -193,7 +193,7 @@ def test_a_backup_during_a_sync_and_an_import_restores_every_committed_row(
     sync = importer = None
     with LocalServer() as server:
         server.route("/small.txt", respond("1.5.0.10\n1.5.0.11\n"))
-        gen, length = _slow_list(listed, pieces=40, pause=0.15)
+        gen, length = _slow_list(listed, pieces=50, pause=0.2)  # a 10 s download
         server.route("/big.txt", stream(gen, length=length))
         BlocklistSource.objects.create(name="small", url=server.url("/small.txt"))
         BlocklistSource.objects.create(name="big", url=server.url("/big.txt"))

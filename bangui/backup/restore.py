@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from django.core.management import call_command
-from django.db import connections
+from django.core.management.base import CommandError
+from django.db import DatabaseError, connections
 from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -77,6 +78,8 @@ def _user(uid: int) -> str:
 
 def _check_owner(directory: Path) -> None:
     """The restored files must belong to the user BanGUI runs as: the data dir's owner."""
+    if not directory.is_dir():
+        raise BackupError(f"The database's directory {shown(directory)} does not exist.")
     owner = directory.stat().st_uid
     if owner != os.geteuid():
         me, them = _user(os.geteuid()), _user(owner)
@@ -240,24 +243,8 @@ def _migrate() -> list[str]:
     return sorted(f"{app}.{name}" for app, name in after - before)
 
 
-def restore_backup(raw: str, *, force: bool = False) -> RestoreResult:
-    """Restore the backup ``raw`` into BanGUI's (fresh) SQLite database."""
-    if not is_sqlite():
-        raise BackupError(
-            "BanGUI's database is PostgreSQL: restore a pg_dump backup with pg_restore "
-            "(docs/backups.md), then run manage.py migrate."
-        )
-    target = live_db_path()
-    try:
-        source = _source(raw)
-        _check_owner(target.parent)
-        in_use = _check_target(target, force)
-    except OSError as exc:
-        raise BackupError(f"Cannot read {shown(raw)}: {exc.strerror}.") from None
-    except sqlite3.Error as exc:
-        raise BackupError(f"Cannot read {shown(target)}: {exc}.") from None
-    result = RestoreResult(target)
-    connections.close_all()
+def _copy_checked(source: Path, target: Path, in_use: int, result: RestoreResult) -> dict[str, str]:
+    """Check the backup on a copy next to the target, then copy it in; the backup's notes."""
     try:
         fd, name = tempfile.mkstemp(prefix=".bangui-restore-", suffix=".part", dir=target.parent)
     except OSError as exc:
@@ -286,13 +273,47 @@ def restore_backup(raw: str, *, force: bool = False) -> RestoreResult:
         raise BackupError(f"Restoring {shown(source)} failed: {exc.strerror}.") from None
     finally:
         work.unlink(missing_ok=True)
+    return meta
+
+
+def _finish(result: RestoreResult, meta: dict[str, str]) -> None:
+    """After the copy: the secret key, the migrations, the counts."""
     result.made_at = meta.get("created_at", "")
-    if "secret_key" in meta:
-        result.secret_key = _write_secret_key(meta["secret_key"])
-    result.migrations_applied = _migrate()
-    conn = sqlite.connect(target, read_only=True)
     try:
-        result.counts = sqlite.row_counts(conn, main_tables())
-    finally:
-        conn.close()
+        if "secret_key" in meta:
+            result.secret_key = _write_secret_key(meta["secret_key"])
+        result.migrations_applied = _migrate()
+        conn = sqlite.connect(result.target, read_only=True)
+        try:
+            result.counts = sqlite.row_counts(conn, main_tables())
+        finally:
+            conn.close()
+    except (OSError, DatabaseError, sqlite3.Error, CommandError) as exc:
+        raise BackupError(
+            f"The backup was restored into {shown(result.target)}, but then this failed: {exc}. "
+            "Fix that and run manage.py migrate (and put the secret key back by hand if this "
+            "is about the secret_key file)."
+        ) from None
+
+
+def restore_backup(raw: str, *, force: bool = False) -> RestoreResult:
+    """Restore the backup ``raw`` into BanGUI's (fresh) SQLite database."""
+    if not is_sqlite():
+        raise BackupError(
+            "BanGUI's database is PostgreSQL: restore a pg_dump backup with pg_restore "
+            "(docs/backups.md), then run manage.py migrate."
+        )
+    target = live_db_path()
+    try:
+        source = _source(raw)
+        _check_owner(target.parent)
+        in_use = _check_target(target, force)
+    except OSError as exc:
+        raise BackupError(f"Cannot read {shown(raw)}: {exc.strerror}.") from None
+    except sqlite3.Error as exc:
+        raise BackupError(f"Cannot read {shown(target)}: {exc}.") from None
+    result = RestoreResult(target)
+    connections.close_all()
+    meta = _copy_checked(source, target, in_use, result)
+    _finish(result, meta)
     return result
