@@ -190,6 +190,15 @@ def test_on_the_command_line_a_bad_path_is_one_line_and_exit_status_1(tmp_path: 
     assert "\\udcff" in done.stderr and "\\x1b[31mred\\nline" in done.stderr
 
 
+def test_a_data_dir_without_a_database_has_nothing_to_back_up(tmp_path: Path) -> None:
+    empty = tmp_path / "data"
+    empty.mkdir(mode=0o700)
+    done = _cli("backup", str(tmp_path / "b.sqlite3"), BANGUI_DATA_DIR=str(empty))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"The database {empty / 'bangui.sqlite3'} does not exist" in done.stderr
+    assert not (tmp_path / "b.sqlite3").exists()
+
+
 def test_on_postgresql_it_prints_the_pg_dump_command_and_fails(tmp_path: Path) -> None:
     env = {
         "BANGUI_DB_ENGINE": "postgres",

@@ -180,6 +180,7 @@ def test_a_file_that_is_not_a_good_bangui_backup_is_refused(
         ("/nonexistent/backup.sqlite3", "/nonexistent/backup.sqlite3 does not exist"),
         ("/tmp", "/tmp is not a file"),
         ("", "Name the backup file to restore"),
+        ("/tmp/no\udcff\x1b[31m\n.sqlite3", "/tmp/no\\udcff\\x1b[31m\\n.sqlite3 does not exist"),
     ],
 )
 def test_a_bad_path_is_refused_with_a_clear_message(
