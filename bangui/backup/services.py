@@ -220,7 +220,13 @@ def backup_create(
         )
     tmp = _temp_next_to(path)
     try:
-        src = sqlite.connect(live)
+        try:
+            src = sqlite.connect(live)
+        except sqlite3.Error as exc:
+            raise BackupError(
+                f"Cannot open the database {shown(live)}: {exc}. Run this command as the "
+                "user BanGUI runs as, with BanGUI's environment."
+            ) from None
         try:
             src.execute("PRAGMA query_only = ON")
             sqlite.snapshot_copy(src, tmp, progress=progress)
