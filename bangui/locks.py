@@ -60,7 +60,8 @@ def _pid_alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
-def _stale(row: InstanceLock, now: Any) -> bool:
+def lock_stale(row: InstanceLock, now: Any) -> bool:
+    """The row's holder is gone: past its expiry, or a dead process on this host."""
     if row.expires_at <= now:
         return True
     # A holder on this host whose process has died (kill -9) need not be waited for.
@@ -82,7 +83,7 @@ def lock_acquire(name: str, *, ttl: int = TTL) -> str:
     with transaction.atomic():
         row = InstanceLock.objects.filter(name=name).first()
         if row is not None:
-            if not _stale(row, now):
+            if not lock_stale(row, now):
                 raise LockHeld(row, name)
             # Conditional update: if someone else took it over first, we lose.
             if not InstanceLock.objects.filter(name=name, owner=row.owner).update(**fields):

@@ -7,6 +7,7 @@ and append a ``Benchmark`` here.
 from __future__ import annotations
 
 from . import (
+    backup,
     blocklist_action,
     blocklist_import,
     broker,
@@ -64,6 +65,11 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "broker",
         "the root broker: status and a 100k import through it vs direct; its start and memory",
         broker.run,
+    ),
+    Benchmark(
+        "backup",
+        "manage.py backup over 1M archived bans with a writer committing; its commit latency",
+        backup.run,
     ),
     Benchmark(
         "load",
