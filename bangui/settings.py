@@ -195,6 +195,11 @@ elif _engine == "postgres":
     }
 else:
     raise ImproperlyConfigured(f"BANGUI_DB_ENGINE={_engine!r}: use sqlite or postgres.")
+# One variable instead of the BANGUI_DB_* ones (docs/postgresql.md); also as _FILE.
+if _database_url := env_secret("BANGUI_DATABASE_URL"):
+    from bangui.dburl import database_from_url
+
+    DATABASES = {"default": database_from_url(_database_url)}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
