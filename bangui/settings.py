@@ -121,6 +121,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "bangui.middleware.ClientIPMiddleware",
     "bangui.middleware.SecurityHeadersMiddleware",
+    "bangui.nulrefusal.RefuseNulMiddleware",  # admin filters: PostgreSQL refuses NUL in text
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

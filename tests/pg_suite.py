@@ -2,8 +2,11 @@
 
 The database-heavy part of the suite: the history sync and archive queries
 (IP prefix range scans included), the dashboard's rollup, the geo cache's bulk
-upserts, blocklist runs, the job schedules, and migrations from empty (pytest-django
-builds the test database by migrating an empty one). The rest (fail2ban
+upserts, blocklist runs, the job schedules, the audit log's filters, hostile
+query strings on the archive's pages (bangui/tests/test_postgres.py), and
+migrations from empty (pytest-django builds the test database by migrating an
+empty one). The instance lock on PostgreSQL has its own cluster and runs in
+the first pass (bangui/tests/test_pg_lock.py), as does copy_to_postgres. The rest (fail2ban
 config, the broker, pages with no archive behind them) does not depend on the
 database engine, and running it twice would cost CI minutes for nothing.
 
@@ -22,6 +25,7 @@ PG_PATHS = (
     "jails/tests/history/",
     "jails/tests/dashboard/",
     "jails/tests/test_admin.py",
+    "jails/tests/audit/",
     "geo/tests/test_services.py",
     "geo/tests/test_lookup.py",
     "geo/tests/test_admin.py",
