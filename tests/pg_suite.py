@@ -29,8 +29,10 @@ PG_PATHS = (
     "geo/tests/test_services.py",
     "geo/tests/test_lookup.py",
     "geo/tests/test_admin.py",
+    "geo/tests/test_commands.py",
     "blocklists/tests/test_import.py",
     "blocklists/tests/test_killed_import.py",
+    "blocklists/tests/test_scheduling.py",
     "bangui/tests/test_jobs.py",
     "bangui/tests/test_postgres.py",
 )
