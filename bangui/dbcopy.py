@@ -210,4 +210,5 @@ def copy_from_sqlite(
         return result
     finally:
         connections[SOURCE].close()
+        del connections[SOURCE]  # a later copy from another file gets a new connection
         del connections.settings[SOURCE]
