@@ -126,6 +126,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "bangui.middleware.ClientIPMiddleware",
     "bangui.middleware.SecurityHeadersMiddleware",
+    "bangui.nulrefusal.RefuseNulMiddleware",  # admin filters: PostgreSQL refuses NUL in text
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -200,6 +201,11 @@ elif _engine == "postgres":
     }
 else:
     raise ImproperlyConfigured(f"BANGUI_DB_ENGINE={_engine!r}: use sqlite or postgres.")
+# One variable instead of the BANGUI_DB_* ones (docs/postgresql.md); also as _FILE.
+if _database_url := env_secret("BANGUI_DATABASE_URL"):
+    from bangui.dburl import database_from_url
+
+    DATABASES = {"default": database_from_url(_database_url)}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -34,12 +34,11 @@ PAGE_GOAL = 0.150
 YEAR_GOAL = 0.300
 
 
-def fill(count: int, span: timedelta) -> float:
-    """``count`` bans spread over the last ``span``, one raw executemany; seconds."""
-    from django.db import connection, transaction
+def archive_rows(count: int, span: timedelta) -> Iterator[tuple[Any, ...]]:
+    """``count`` archived bans spread over the last ``span``: 10 columns, times as text.
 
-    from jails.models import BanRecord
-
+    The columns of ``fill``'s INSERT; ``bench.pg`` copies the same rows into PostgreSQL.
+    """
     rng = random.Random(11)
     ips = _addresses(rng, min(ARCHIVE_IPS, count))
     now = datetime.now(UTC) - timedelta(seconds=5)
@@ -49,21 +48,27 @@ def fill(count: int, span: timedelta) -> float:
     line = "Nov 25 05:22:27 host sshd[991]: Failed password for root from 198.51.100.7 port 51000"
     stamp = now.strftime("%Y-%m-%d %H:%M:%S")
 
-    def rows() -> Iterator[tuple[Any, ...]]:
-        for n in range(count):
-            at = now - timedelta(seconds=n * step)
-            yield (
-                ips[rng.randrange(len(ips))],
-                JAILS[n % len(JAILS)],
-                at.strftime("%Y-%m-%d %H:%M:%S.%f"),
-                600,
-                1 + n % 5,
-                3,
-                line,
-                origins[n % len(origins)],
-                countries[n % len(countries)],
-                stamp,
-            )
+    for n in range(count):
+        at = now - timedelta(seconds=n * step)
+        yield (
+            ips[rng.randrange(len(ips))],
+            JAILS[n % len(JAILS)],
+            at.strftime("%Y-%m-%d %H:%M:%S.%f"),
+            600,
+            1 + n % 5,
+            3,
+            line,
+            origins[n % len(origins)],
+            countries[n % len(countries)],
+            stamp,
+        )
+
+
+def fill(count: int, span: timedelta) -> float:
+    """``count`` bans spread over the last ``span``, one raw executemany; seconds."""
+    from django.db import connection, transaction
+
+    from jails.models import BanRecord
 
     table = BanRecord._meta.db_table
     sql = (
@@ -74,7 +79,7 @@ def fill(count: int, span: timedelta) -> float:
     started = time.perf_counter()
     with transaction.atomic():
         connection.ensure_connection()
-        connection.connection.executemany(sql, rows())
+        connection.connection.executemany(sql, archive_rows(count, span))
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return time.perf_counter() - started

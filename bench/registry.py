@@ -21,6 +21,7 @@ from . import (
     jails_page,
     load,
     map,
+    pg,
 )
 from .core import Benchmark
 
@@ -51,6 +52,11 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "dashboard", "dashboard page: 24 h with 10k bans, 365 d over 1M vs Python", dashboard.run
     ),
     Benchmark("map", "GET /map/ over 10,000 bans in 7 days vs counting in Python", map.run),
+    Benchmark(
+        "pg",
+        "history page and cold 365-day dashboard over 1M bans: PostgreSQL vs SQLite, one run",
+        pg.run,
+    ),
     Benchmark(
         "blocklist-import",
         "import 100k IPs from 127.0.0.1: vs raw batch banip and per-IP fail2ban-client",

@@ -199,9 +199,13 @@ def test_a_prefix_is_a_range_on_the_ip_index_not_like(db):
     sql = ctx.captured_queries[-1]["sql"]
     assert "LIKE" not in sql.upper()
     assert "\"ip\" >= '203.0.113.'" in sql and "\"ip\" < '203.0.113/'" in sql
+    explain = "EXPLAIN QUERY PLAN" if connection.vendor == "sqlite" else "EXPLAIN"
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # An empty table is read whole by default; ask whether the index can answer.
+            cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute(
-            "EXPLAIN QUERY PLAN SELECT id FROM jails_banrecord WHERE ip >= %s AND ip < %s "
+            f"{explain} SELECT id FROM jails_banrecord WHERE ip >= %s AND ip < %s "
             "ORDER BY banned_at DESC",
             ["203.0.113.", "203.0.113/"],
         )
