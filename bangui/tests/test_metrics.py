@@ -1,0 +1,213 @@
+"""/metrics in the test client: who may scrape it, and what it says (real fail2ban, real DB)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_q.tasks import async_task
+from prometheus_client.parser import text_string_to_metric_families
+
+from bangui.metrics import fail2ban as f2b_metrics
+from bangui.metrics.jobs import job_recorded
+from bangui.models import AppSettings, JobStat
+
+TOKEN = "s3cret-metrics-token-for-tests"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sample() -> Iterator[None]:
+    f2b_metrics.forget()
+    yield
+    f2b_metrics.forget()
+
+
+@pytest.fixture
+def token(settings):  # type: ignore[no-untyped-def]
+    settings.BANGUI_METRICS_TOKEN = TOKEN
+    return TOKEN
+
+
+def scrape(client, token: str = TOKEN) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:  # type: ignore[no-untyped-def]
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"].startswith("text/plain")
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.content.decode())
+        for s in family.samples
+    }
+
+
+def test_it_is_off_and_says_how_to_enable_it_when_nothing_is_configured(client, db):
+    response = client.get("/metrics")
+    assert response.status_code == 404
+    assert b"BANGUI_METRICS_TOKEN" in response.content
+    assert b"BANGUI_METRICS_ALLOW" in response.content
+
+
+def test_it_refuses_a_scrape_without_the_token(client, db, token):
+    response = client.get("/metrics")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer wrong",
+        "Bearer",
+        "Bearer ",
+        f"Basic {TOKEN}",
+        f"Bearer {TOKEN}x",
+        f"Bearer {TOKEN[:-1]}",
+        "Bearer tökén-ünïcode",
+        "Bearer \x00\x01",
+        "Bearer " + "A" * 100_000,
+        "\u00ff" * 10,
+        "bearer",
+    ],
+)
+def test_it_refuses_wrong_and_hostile_authorization_headers(client, db, token, header):
+    response = client.get("/metrics", HTTP_AUTHORIZATION=header)
+    assert response.status_code == 401
+
+
+def test_the_scheme_is_case_insensitive(client, configured, token):
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"bearer {TOKEN}")
+    assert response.status_code == 200
+
+
+def test_the_token_may_come_from_a_file(monkeypatch, tmp_path):
+    from bangui.env import env_secret
+
+    path = tmp_path / "token"
+    path.write_text(TOKEN + "\n")
+    monkeypatch.setenv("BANGUI_METRICS_TOKEN_FILE", str(path))
+    assert env_secret("BANGUI_METRICS_TOKEN") == TOKEN
+
+
+def test_an_allowed_network_scrapes_without_a_token(client, configured, settings):
+    import ipaddress
+
+    settings.BANGUI_METRICS_ALLOW = [ipaddress.ip_network("127.0.0.0/8")]
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
+    response = client.get("/metrics", REMOTE_ADDR="192.0.2.7")
+    assert response.status_code == 403
+    assert b"BANGUI_METRICS_ALLOW" in response.content
+
+
+def test_a_forwarded_address_counts_only_from_a_trusted_proxy(client, configured, settings):
+    import ipaddress
+
+    settings.BANGUI_METRICS_ALLOW = [ipaddress.ip_network("10.0.0.0/8")]
+    spoofed = client.get("/metrics", REMOTE_ADDR="192.0.2.7", HTTP_X_FORWARDED_FOR="10.1.2.3")
+    assert spoofed.status_code == 403
+    settings.BANGUI_TRUSTED_PROXIES = [ipaddress.ip_network("192.0.2.7/32")]
+    proxied = client.get("/metrics", REMOTE_ADDR="192.0.2.7", HTTP_X_FORWARDED_FOR="10.1.2.3")
+    assert proxied.status_code == 200
+
+
+def test_it_is_not_behind_the_login_or_the_setup(client, db, token):
+    # No setup done, nobody logged in: still the metrics (fail2ban from the environment).
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    assert response.status_code == 200
+
+
+def test_it_refuses_a_post(client, db, token):
+    response = client.post("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    assert response.status_code in (403, 405)
+
+
+def test_the_fail2ban_values_are_the_jails_own(client, configured, f2b, token):
+    c = f2b.client()
+    c.ban("alpha", ["192.0.2.1", "192.0.2.2"])
+    c.ban("beta", ["198.51.100.9"])
+    f2b.add_failures("sshd", "203.0.113.5", 1)
+    metrics = scrape(client)
+    assert metrics[("f2b_up", ())] == 1
+    jails = c.jails()
+    assert metrics[("f2b_jail_count", ())] == len(jails)
+    for jail in jails:
+        st = c.jail_status(jail)
+        key = (("jail", jail),)
+        assert metrics[("f2b_jail_banned_current", key)] == st.currently_banned
+        assert metrics[("f2b_jail_banned_total", key)] == st.total_banned
+        assert metrics[("f2b_jail_failed_current", key)] == st.currently_failed
+        assert metrics[("f2b_jail_failed_total", key)] == st.total_failed
+    assert metrics[("f2b_jail_banned_current", (("jail", "alpha"),))] == 2
+
+
+def test_the_fail2ban_part_is_kept_a_few_seconds(client, configured, f2b, token):
+    before = scrape(client)[("f2b_jail_banned_current", (("jail", "alpha"),))]
+    f2b.client().ban("alpha", ["192.0.2.44"])
+    assert scrape(client)[("f2b_jail_banned_current", (("jail", "alpha"),))] == before
+    f2b_metrics.forget()  # as when CACHE_SECONDS have passed
+    assert scrape(client)[("f2b_jail_banned_current", (("jail", "alpha"),))] == before + 1
+
+
+def test_fail2ban_down_is_f2b_up_0_and_still_the_rest(client, configured, token, tmp_path):
+    AppSettings.objects.filter(pk=1).update(fail2ban_socket=str(tmp_path / "gone.sock"))
+    AppSettings.forget()
+    metrics = scrape(client)
+    assert metrics[("f2b_up", ())] == 0
+    assert metrics[("f2b_jail_count", ())] == 0
+    assert any(
+        name.startswith("bangui_job_") or name.startswith("bangui_geo") for name, _ in metrics
+    )
+
+
+def test_unknown_urls_share_one_latency_label(client, configured, token):
+    for path in ("/no-such-page", "/x" * 50, "/%00%ff", "/admin/../../etc/passwd"):
+        client.get(path)
+    client.get("/health/live")
+    client.get("/login/")
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    views = set(
+        re.findall(
+            r'bangui_request_duration_seconds_count\{view="([^"]*)"', response.content.decode()
+        )
+    )
+    assert "unresolved" in views
+    assert "login" in views
+    assert not any("no-such" in v or "passwd" in v or "/x" in v for v in views)
+
+
+def failing_job() -> None:
+    raise RuntimeError("this job fails")
+
+
+def test_job_runs_failures_and_last_success_are_counted(client, configured, token):
+    async_task("bangui.tasks.session_cleanup", sync=True)
+    async_task("bangui.tasks.session_cleanup", sync=True)
+    with pytest.raises(RuntimeError):  # sync mode raises in the worker: the monitor never sees it
+        async_task("bangui.tests.test_metrics.failing_job", sync=True)
+    job_recorded(task={"func": failing_job, "success": False, "result": "RuntimeError"})
+    stat = JobStat.objects.get(name="session_cleanup")
+    assert (stat.runs, stat.failures) == (2, 0)
+    metrics = scrape(client)
+    assert metrics[("bangui_job_runs_total", (("job", "session_cleanup"),))] == 2
+    assert metrics[("bangui_job_failures_total", (("job", "session_cleanup"),))] == 0
+    assert metrics[("bangui_job_last_success_timestamp_seconds", (("job", "session_cleanup"),))] > 0
+    failed = {k: v for k, v in metrics.items() if k[0] == "bangui_job_failures_total" and v}
+    assert failed == {
+        ("bangui_job_failures_total", (("job", "bangui.tests.test_metrics.failing_job"),)): 1
+    }
+
+
+def test_a_job_that_reports_failed_counts_as_a_failure(db):
+    now = timezone.now()
+    task = {
+        "func": "jails.tasks.history_sync",
+        "success": True,
+        "result": "failed: fail2ban has no database",
+        "started": now - timedelta(seconds=2),
+        "stopped": now,
+    }
+    job_recorded(task=task)
+    stat = JobStat.objects.get(name="history_sync")
+    assert (stat.runs, stat.failures, stat.last_success_at) == (1, 1, None)
+    assert stat.last_seconds == pytest.approx(2.0)
