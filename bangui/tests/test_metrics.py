@@ -211,3 +211,44 @@ def test_a_job_that_reports_failed_counts_as_a_failure(db):
     stat = JobStat.objects.get(name="history_sync")
     assert (stat.runs, stat.failures, stat.last_success_at) == (1, 1, None)
     assert stat.last_seconds == pytest.approx(2.0)
+
+
+def test_through_the_broker_it_says_broker_up_and_the_same_values(
+    client, configured, f2b, token, settings
+):
+    import tempfile
+    from pathlib import Path
+
+    from bangui.broker.server import Policy, Settings, serve
+
+    path = str(Path(tempfile.mkdtemp(prefix="bgm-", dir="/tmp")) / "b.sock")
+    settings.BANGUI_BROKER_SOCKET = path
+    server = serve(path, Settings(f2b.socket_path, str(f2b.conf_dir)), Policy(), None)
+    f2b.client().ban("alpha", ["192.0.2.77"])
+    try:
+        metrics = scrape(client)
+        assert metrics[("bangui_broker_up", ())] == 1
+        assert metrics[("f2b_up", ())] == 1
+        assert metrics[("f2b_jail_banned_current", (("jail", "alpha"),))] == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+    f2b_metrics.forget()
+    metrics = scrape(client)  # the broker is gone: fail2ban's state is unknown
+    assert (metrics[("bangui_broker_up", ())], metrics[("f2b_up", ())]) == (0, 0)
+
+
+def test_a_job_worker_writes_its_geo_counts_after_the_job(db):
+    from bangui.models import Counter
+    from geo.lookup import counts
+
+    # sync=True runs django-q2's own worker loop here, with its post_execute_in_worker.
+    async_task("bangui.tests.test_metrics.geo_job", sync=True)
+    rows = dict(Counter.objects.filter(name__startswith=counts.PREFIX).values_list("name", "value"))
+    assert rows.get(counts.PREFIX + "mmdb", 0) >= 2
+
+
+def geo_job() -> str:
+    from geo.services import geo_resolve_many
+
+    return str(len(geo_resolve_many(["81.2.69.142", "81.2.69.160"], persist=False)))
