@@ -54,7 +54,8 @@ class ThreadTally(Generic[K]):
             dicts = list(self._dicts)
         sums: dict[K, float] = {}
         for counts in dicts:
-            for key, value in list(counts.items()):
+            # copy() is one C call under the GIL: the owner thread cannot add a key midway.
+            for key, value in counts.copy().items():
                 sums[key] = sums.get(key, 0) + value
         return sums
 

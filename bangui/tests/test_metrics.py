@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -252,3 +253,86 @@ def geo_job() -> str:
     from geo.services import geo_resolve_many
 
     return str(len(geo_resolve_many(["81.2.69.142", "81.2.69.160"], persist=False)))
+
+
+def test_counts_from_many_threads_add_up_exactly_without_a_lock() -> None:
+    import threading
+
+    from bangui.metrics.tally import ThreadTally
+
+    tally: ThreadTally[str] = ThreadTally()
+
+    def work() -> None:
+        for _ in range(20_000):
+            tally.add("hits")
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    seen = [tally.totals().get("hits", 0) for _ in range(50)]  # read while they count
+    for t in threads:
+        t.join()
+    assert tally.totals() == {"hits": 160_000}
+    assert seen == sorted(seen)  # never goes down
+    written: list[dict[str, float]] = []
+    tally.flush(written.append)
+    tally.add("hits", 5)
+    assert written == [{"hits": 160_000}] and tally.pending() == {"hits": 5}
+
+
+@pytest.mark.django_db(transaction=True)  # the scrapes' threads read the committed settings
+def test_ten_scrapers_at_once_ask_fail2ban_once(client, configured, f2b, token, tmp_path):
+    """A counting relay in front of fail2ban's socket: each ask of the sample is one connection."""
+    import socket
+    import socketserver
+    import threading
+
+    opened: list[int] = []
+
+    class Relay(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            opened.append(1)
+            upstream = socket.socket(socket.AF_UNIX)
+            upstream.connect(f2b.socket_path)
+
+            def pump(src: socket.socket, dst: socket.socket) -> None:
+                while data := src.recv(65536):
+                    dst.sendall(data)
+                dst.shutdown(socket.SHUT_WR)
+
+            back = threading.Thread(target=pump, args=(upstream, self.request), daemon=True)
+            back.start()
+            with contextlib.suppress(OSError):  # the client went away first
+                pump(self.request, upstream)
+            back.join(5)
+            upstream.close()
+
+    relay_path = str(tmp_path / "relay.sock")
+    server = socketserver.ThreadingUnixStreamServer(relay_path, Relay)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    AppSettings.objects.filter(pk=1).update(fail2ban_socket=relay_path)
+    AppSettings.forget()
+    from django.db import connections
+    from django.test import Client
+
+    results: list[int] = []
+
+    def scrape_once() -> None:
+        try:
+            response = Client().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+            results.append(int(b"f2b_up 1.0" in response.content))
+        finally:
+            connections.close_all()
+
+    try:
+        threads = [threading.Thread(target=scrape_once) for _ in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert results == [1] * 10
+    assert len(opened) == 1
