@@ -43,6 +43,17 @@ def scrape(client, token: str = TOKEN) -> dict[tuple[str, tuple[tuple[str, str],
     }
 
 
+def failures_seen(lab, jail: str, count: int, timeout: float = 15) -> None:  # type: ignore[no-untyped-def]
+    """Wait until fail2ban has read the failure lines (its poller reads the log a moment later)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while lab.client().jail_status(jail).total_failed < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"fail2ban did not count {count} failures in {jail}")
+        time.sleep(0.1)
+
+
 def test_it_is_off_and_says_how_to_enable_it_when_nothing_is_configured(client, db):
     response = client.get("/metrics")
     assert response.status_code == 404
@@ -128,6 +139,7 @@ def test_the_fail2ban_values_are_the_jails_own(client, configured, f2b, token):
     c.ban("alpha", ["192.0.2.1", "192.0.2.2"])
     c.ban("beta", ["198.51.100.9"])
     f2b.add_failures("sshd", "203.0.113.5", 1)
+    failures_seen(f2b, "sshd", 1)
     metrics = scrape(client)
     assert metrics[("f2b_up", ())] == 1
     jails = c.jails()

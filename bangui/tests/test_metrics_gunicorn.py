@@ -19,6 +19,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bangui.demo.lab import Fail2banLab
+from bangui.tests.test_metrics import failures_seen
 from bangui.tests.test_startup_guard import ROOT, _env, _free_port, _gunicorn, _stop, _wait_live
 
 TOKEN = "acceptance-metrics-token-0123456789"
@@ -90,6 +91,7 @@ def test_the_scrape_matches_fail2ban_client_for_every_jail(server: int, f2b: Fai
     client.ban("sshd", ["203.0.113.30", "203.0.113.31"])
     client.unban("sshd", ["203.0.113.31"])
     f2b.add_failures("beta", "203.0.113.99", 1)
+    failures_seen(f2b, "beta", 1)
 
     with urllib.request.urlopen(f"http://127.0.0.1:{server}/setup/", timeout=10) as r:
         assert r.status == 200
