@@ -69,7 +69,8 @@ class SecurityHeadersMiddleware:
         return response
 
 
-_OPEN_BEFORE_SETUP = ("/setup/", "/static/", "/health/")
+# /metrics has its own gate (bangui.metrics.access) and says f2b_up before setup too.
+_OPEN_BEFORE_SETUP = ("/setup/", "/static/", "/health/", "/metrics")
 
 
 class SetupRequiredMiddleware:

@@ -143,3 +143,42 @@ class DataVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} v{self.value}"
+
+
+class JobStat(models.Model):
+    """Counters of one scheduled job's runs for /metrics, kept by the job cluster.
+
+    Written when django-q2's monitor stores a result (``bangui.metrics.jobs``), not
+    read from django-q2's task table: that one is pruned (``save_limit``), and a
+    Prometheus counter must never go down.
+    """
+
+    name = models.CharField(max_length=50, primary_key=True)
+    runs = models.BigIntegerField(default=0)
+    failures = models.BigIntegerField(default=0)
+    seconds_total = models.FloatField(default=0)
+    last_seconds = models.FloatField(default=0)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "job statistic"
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.runs} runs, {self.failures} failed"
+
+
+class Counter(models.Model):
+    """A number kept up to date by the code that changes it, for /metrics.
+
+    ``archive_rows`` (the history archive's size: counting a million rows per
+    scrape is what this avoids) and ``geo_lookups:<tier>`` (summed over the
+    web process and the job workers, each adding what it counted).
+    """
+
+    name = models.CharField(max_length=80, primary_key=True)
+    value = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.name} = {self.value}"

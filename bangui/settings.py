@@ -100,6 +100,9 @@ BANGUI_BLOCKLIST_MAX_MB = env_int("BANGUI_BLOCKLIST_MAX_MB", 50, minimum=1)
 # Blocklists are never downloaded from loopback, private, link-local or other internal
 # addresses, except from these hosts (names, IP addresses or networks such as 10.0.0.0/8).
 BANGUI_BLOCKLIST_ALLOW_HOSTS = env_hosts("BANGUI_BLOCKLIST_ALLOW_HOSTS")
+# /metrics: scraped with this bearer token, or from these networks; neither set, it is off.
+BANGUI_METRICS_TOKEN = env_secret("BANGUI_METRICS_TOKEN")
+BANGUI_METRICS_ALLOW = env_networks("BANGUI_METRICS_ALLOW")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -122,6 +125,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "bangui.health.HealthCheckMiddleware",
+    "bangui.metrics.latency.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "bangui.middleware.ClientIPMiddleware",

@@ -21,6 +21,7 @@ from . import (
     jails_page,
     load,
     map,
+    metrics,
     pg,
 )
 from .core import Benchmark
@@ -35,6 +36,11 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "jails-page",
         "GET /jails/ with 50 jails and 65,000 bans vs the same page from status JAIL (basic)",
         jails_page.run,
+    ),
+    Benchmark(
+        "metrics",
+        "one /metrics scrape with 50 jails and 65,000 bans (fail2ban asked, and kept) vs /jails/",
+        metrics.run,
     ),
     Benchmark(
         "jail-detail",

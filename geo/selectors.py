@@ -21,7 +21,7 @@ from django.utils import timezone
 from geo import conf
 from geo.health import last_error, note_error
 from geo.info import GeoInfo
-from geo.lookup import store
+from geo.lookup import counts, store
 from geo.lookup.memory import NEGATIVE_TTL, CacheEntry
 from geo.lookup.mmdb import asn_db, country_db, country_db_location
 from geo.lookup.pipeline import classify, from_http, from_mmdb, memory, state
@@ -54,11 +54,13 @@ def geo_lookup_many(ips: Iterable[str]) -> dict[str, GeoInfo]:
     mem = memory()
     now = timezone.now()
     hits = mem.get_many(batch.todo)
+    counts.count("memory", len(hits))
     found = {ip: entry.info for ip, entry in hits.items()}
     seen: list[CacheEntry] = list(hits.values())
     rest = [ip for ip in batch.todo if ip not in hits]
     if rest:
         stored = _usable_rows(rest, now)
+        counts.count("cache", len(stored))
         mem.put(stored.values())
         seen.extend(stored.values())
         found.update((ip, entry.info) for ip, entry in stored.items())
@@ -89,6 +91,7 @@ def _resolve(todo: Sequence[tuple[str, str]]) -> dict[str, GeoInfo]:
     answered, unanswered = from_http(misses, wait=False)
     found.update(answered)
     found.update(unanswered)
+    counts.count_resolved(found.values())
     return found
 
 

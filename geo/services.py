@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from geo import conf
 from geo.info import GeoInfo
-from geo.lookup import store
+from geo.lookup import counts, store
 from geo.lookup.memory import NEGATIVE_TTL
 from geo.lookup.pipeline import classify, from_http, from_mmdb, memory, no_gc_pauses
 from geo.models import GeoCache
@@ -73,6 +73,7 @@ def _resolve_many(
     now = timezone.now()
     mem = memory()
     hits = {} if fresh else mem.get_many(batch.todo)
+    counts.count("memory", len(hits))
     rows: list[_Row] = [(e.info, e.resolved_at, now) for e in hits.values()]
     todo = batch.todo.items() if not hits else [t for t in batch.todo.items() if t[0] not in hits]
     found, misses = from_mmdb(todo)
@@ -87,6 +88,7 @@ def _resolve_many(
             if row is not None and not fresh and (row.final or young):
                 found[row.info.ip] = row.info
                 rows.append((row.info, row.resolved_at, now))
+                counts.count("cache", 1)
             else:
                 ask.append(miss)
         answered, unanswered = from_http(ask, wait=wait, deadline=deadline)
@@ -95,9 +97,11 @@ def _resolve_many(
             if not info.resolved and row is not None and row.info.resolved:
                 found[ip] = row.info
                 rows.append((row.info, row.resolved_at, now))
+                counts.count("cache", 1)
             else:
                 found[ip] = info
                 new.append(info)
+    counts.count_resolved(new)
     if persist:
         special = [info for info in batch.done.values() if info.source == "private"]
         store.upsert(rows, ((info, now, now) for info in chain(new, special)))

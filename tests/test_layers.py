@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = {"bangui": 0, "geo": 1, "jails": 2, "blocklists": 3}
 # Modules that wire the apps together and so may import any of them.
-COMPOSITION_ROOTS = {"bangui.urls", "bangui.health"}
+COMPOSITION_ROOTS = {"bangui.urls", "bangui.health", "bangui.metrics.collect"}
 
 
 def _modules() -> dict[str, Path]:

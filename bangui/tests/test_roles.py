@@ -38,6 +38,7 @@ OWN = {
 }  # fmt: skip
 # Open without a login (setup, login, health).
 PUBLIC = {"setup", "login", "login_code", "admin_login", "health_live", "health_ready"}
+PUBLIC.add("metrics")  # no login: its own token or networks (bangui.metrics.access)
 ARGS = {"name": "alpha", "pk": "1", "subdir": "jail.d", "ip": "203.0.113.9"}
 
 

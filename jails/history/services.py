@@ -24,6 +24,7 @@ from bangui.fail2ban import Fail2banClient, Fail2banError
 from bangui.fail2ban.db import SCHEMA_VERSION
 from bangui.fail2ban.dbreader import DbReader
 from bangui.fail2ban.host import fail2ban_db
+from bangui.metrics.counters import ARCHIVE_ROWS, counter_add, counter_known, counter_set
 from bangui.pagecache import ARCHIVE, version_bump
 from geo.services import geo_resolve_many
 from jails.history.rollup import rollup_fill, rollup_invalidate, rollup_invalidate_until
@@ -190,6 +191,9 @@ def _store(records: list[_Ban], memo: dict[str, tuple[str, int | None]] | None =
             cursor.executemany(
                 f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING", rows
             )
+            inserted = max(cursor.rowcount, 0)  # summed over the rows; duplicates add 0
+        # The archive's size for /metrics, kept here so that no scrape counts a million rows.
+        counter_add({ARCHIVE_ROWS: inserted})
         # Same transaction: the daily counts of these days are recounted later, and the
         # pages over the archive render again.
         rollup_invalidate(r.banned_at for r in records)
@@ -218,6 +222,8 @@ def history_sync(
     state = HistorySyncState.objects.filter(pk=1).first() or HistorySyncState(pk=1)
     now = timezone.now()
     state.last_run_at = now
+    if not counter_known(ARCHIVE_ROWS):
+        counter_set(ARCHIVE_ROWS, BanRecord.objects.count())  # once, after the upgrade
     path = db_path or _db_path(client, state)
     if not path:
         return _fail(state, "fail2ban has no database (dbfile is None) and none is known.")
@@ -338,8 +344,13 @@ def history_purge(*, days: int | None = None, batch: int = 10_000) -> int:
             BanRecord.objects.filter(banned_at__lt=cutoff).values_list("id", flat=True)[:batch]
         )
         if not ids:
+            # Counted exactly once a day, in this job: the kept number cannot drift for long
+            # (rows deleted in the admin, a sync killed between its insert and its count).
+            counter_set(ARCHIVE_ROWS, BanRecord.objects.count())
             return deleted
         with transaction.atomic():
-            deleted += BanRecord.objects.filter(id__in=ids).delete()[0]
+            batch_deleted = BanRecord.objects.filter(id__in=ids).delete()[0]
+            deleted += batch_deleted
+            counter_add({ARCHIVE_ROWS: -batch_deleted})
             rollup_invalidate_until(cutoff)
             version_bump(ARCHIVE)
