@@ -65,6 +65,12 @@ JOBS: tuple[Job, ...] = (
         "Import the blocklists whose scheduled time has come.",
     ),
     Job(
+        "alerts_purge",
+        "alerts.tasks.notifications_purge",
+        24 * 3600,  # daily
+        "Delete alert notifications older than 90 days.",
+    ),
+    Job(
         "session_cleanup",
         "bangui.tasks.session_cleanup",
         6 * 3600,  # every 6 h
