@@ -42,6 +42,17 @@ def channel_save(*, channel: Channel, secret: str) -> Channel:
     return channel
 
 
+def rule_save(*, rule: Rule, channels: list[Channel], restart: bool = False) -> Rule:
+    """Save a rule and its channels; ``restart`` forgets what it had seen (a new event)."""
+    if restart:
+        rule.state, rule.last_sent_at = {}, None
+    with transaction.atomic():
+        rule.full_clean(exclude=["channels"])
+        rule.save()
+        rule.channels.set(channels)
+    return rule
+
+
 def _attempt(notification: Notification, channel: Channel, message: Message) -> None:
     now = timezone.now()
     notification.attempts += 1

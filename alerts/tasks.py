@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from alerts import services
+from alerts.evaluate import alerts_evaluate as _evaluate
+
+
+def alerts_evaluate() -> str:
+    return _evaluate()
 
 
 def notifications_purge() -> str:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from alerts.selectors import failing_channels
 from bangui.broker.client import BrokerClient
 from bangui.fail2ban import Fail2banBusy, Fail2banError
 from bangui.fail2ban.configured import get_client
@@ -36,7 +37,7 @@ def status_bar(request: HttpRequest) -> HttpResponse:
     status = current_status()
     return conditional(
         request,
-        ("status-bar", status),
+        ("status-bar", status, tuple(failing_channels())),
         lambda: render(request, "bangui/_status_bar.html", {"status": status}),
     )
 

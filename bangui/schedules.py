@@ -65,6 +65,12 @@ JOBS: tuple[Job, ...] = (
         "Import the blocklists whose scheduled time has come.",
     ),
     Job(
+        "alerts_evaluate",
+        "alerts.tasks.alerts_evaluate",
+        60,  # every minute: "unreachable for N seconds" is as late as this
+        "Evaluate the alert rules, send what is due, retry failed deliveries.",
+    ),
+    Job(
         "alerts_purge",
         "alerts.tasks.notifications_purge",
         24 * 3600,  # daily

@@ -165,6 +165,7 @@ TEMPLATES = [
                 "bangui.context_processors.role",
                 "geo.context_processors.geo_state",
                 "jails.config.context_processors.recovery",
+                "alerts.context_processors.alerts_failing",
             ],
         },
     },
