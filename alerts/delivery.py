@@ -58,7 +58,7 @@ def _email(channel: Channel, message: Message) -> None:
         use_ssl=settings.BANGUI_SMTP_TLS == "ssl",
         timeout=TIMEOUT_SECONDS,
     )
-    body = f"{message.body}\n\n{message.link}\n" if message.link else f"{message.body}\n"
+    body = f"{message.body}\n\nIn BanGUI: {message.link}\n" if message.link else f"{message.body}\n"
     email = EmailMessage(
         subject=f"[BanGUI] {message.subject}",
         body=body,
@@ -79,7 +79,7 @@ def _apprise(channel: Channel, message: Message) -> None:
     notifier = apprise.Apprise()
     if not notifier.add(channel.secret):
         raise DeliveryError("apprise does not understand this URL")
-    body = f"{message.body}\n\n{message.link}" if message.link else message.body
+    body = f"{message.body}\n\nIn BanGUI: {message.link}" if message.link else message.body
     with apprise.LogCapture(level=logging.WARNING) as captured:
         ok = notifier.notify(
             body=body, title=message.subject, body_format=apprise.NotifyFormat.TEXT

@@ -272,14 +272,16 @@ def config_change(rule: Rule, state: dict[str, object], now: datetime) -> list[E
             if change.ok
             else f"failed at {one_line(change.step, 20)}; the files were put back"
         )
+        said = f"\n{quoted(change.message)}" if change.message else ""
         events.append(
             Event(
                 subject=f"Configuration {'applied' if change.ok else 'change failed'}: "
                 f"{quoted(change.what, 80)}",
                 body=(
-                    f"{quoted(change.username or 'someone', 40)} changed {files}{more}: "
-                    f"{outcome}.\n{quoted(change.message) if change.message else ''}"
-                ).rstrip(),
+                    f"{quoted(change.username or 'someone', 40)} changed the configuration "
+                    f"at {_when(change.created_at)}: {quoted(change.what, 80)}.\n"
+                    f"Files: {files}{more}\nOutcome: {outcome}.{said}"
+                ),
                 link=link("audit_log"),
             )
         )

@@ -53,14 +53,16 @@ def rule_save(*, rule: Rule, channels: list[Channel], restart: bool = False) -> 
     return rule
 
 
-def _attempt(notification: Notification, channel: Channel, message: Message) -> None:
+def _attempt(
+    notification: Notification, channel: Channel, message: Message, *, retry: bool = True
+) -> None:
     now = timezone.now()
     notification.attempts += 1
     try:
         deliver(channel, message)
     except DeliveryError as exc:
         notification.error = str(exc)[:500]
-        if notification.attempts < MAX_ATTEMPTS:
+        if retry and notification.attempts < MAX_ATTEMPTS:
             notification.outcome = Notification.Outcome.RETRYING
             notification.next_attempt_at = now + BACKOFF[notification.attempts - 1]
         else:
@@ -79,7 +81,7 @@ def _attempt(notification: Notification, channel: Channel, message: Message) -> 
 
 
 def notify(
-    *, channels: list[Channel], message: Message, rule: Rule | None = None
+    *, channels: list[Channel], message: Message, rule: Rule | None = None, retry: bool = True
 ) -> list[Notification]:
     """Send ``message`` to each channel, one after another; a failing one does not stop the rest."""
     sent = []
@@ -95,7 +97,7 @@ def notify(
             link=message.link[:500],
             outcome=Notification.Outcome.RETRYING,
         )
-        _attempt(notification, channel, message)
+        _attempt(notification, channel, message, retry=retry)
         sent.append(notification)
     return sent
 
@@ -108,7 +110,8 @@ def channel_test(*, channel: Channel, username: str) -> Notification:
         body=f"{username} sent this test message from the Alerts page. Alerts reach you here.",
         test=True,
     )
-    return notify(channels=[channel], message=message)[0]
+    # Tried once: whoever pressed the button sees the outcome and can press it again.
+    return notify(channels=[channel], message=message, retry=False)[0]
 
 
 def retries_due(now: datetime | None = None) -> int:

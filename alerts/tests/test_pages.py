@@ -9,7 +9,7 @@ from alerts.models import Channel, Notification, Rule
 from alerts.tests.helpers import webhook
 from bangui.models import UserProfile
 
-URL = "/configuration/alerts/"
+URL = "/config/alerts/"
 
 
 def _client(role: str) -> Client:
