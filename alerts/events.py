@@ -16,7 +16,7 @@ import ipaddress
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -28,6 +28,7 @@ from alerts.models import Rule
 from alerts.text import one_line, quoted
 from bangui.models import ServerStatus
 from blocklists.models import BlocklistSource, ImportRun
+from geo.lookup.mmdb import country_db
 from jails.models import BanRecord, ConfigChange, HistorySyncState
 
 TOP = 5
@@ -334,10 +335,48 @@ def history_lag(rule: Rule, state: dict[str, object], now: datetime) -> list[Eve
     return []
 
 
+# -- GeoIP database -----------------------------------------------------------------------
+
+
+def geoip_old(rule: Rule, state: dict[str, object], now: datetime) -> list[Event]:
+    """The country database is older than ``threshold`` days, or cannot be used; and fixed."""
+    db = country_db().status()
+    built = date.fromisoformat(db.build_date) if db.build_date else None
+    age = (now.date() - built).days if built else None
+    problem = ""
+    if not db.ok:
+        problem = f"cannot be used: {quoted(db.error or 'not opened')}"
+    elif age is not None and age > rule.threshold:
+        problem = f"was built {built} ({age} days ago; the rule allows {rule.threshold})"
+    was = state.get("problem")
+    if problem and not was:
+        state["problem"] = problem
+        return [
+            Event(
+                subject="GeoIP database is out of date" if db.ok else "GeoIP database unusable",
+                body=f"The country database {quoted(db.path, 120)} {problem}.\n"
+                "Countries of new bans may be wrong or missing until it is updated.",
+                link=link("geo_settings"),
+            )
+        ]
+    if not problem and was:
+        del state["problem"]
+        return [
+            Event(
+                subject="GeoIP database is fine again",
+                body=f"The country database {quoted(db.path, 120)} was built {built}.",
+                link=link("geo_settings"),
+                closes=True,
+            )
+        ]
+    return []
+
+
 DETECTORS: dict[str, Callable[[Rule, dict[str, object], datetime], list[Event]]] = {
     Rule.Event.UNREACHABLE: unreachable,
     Rule.Event.BAN_SPIKE: ban_spike,
     Rule.Event.BLOCKLIST_FAILED: blocklist_failed,
     Rule.Event.CONFIG_CHANGE: config_change,
     Rule.Event.HISTORY_LAG: history_lag,
+    Rule.Event.GEOIP_OLD: geoip_old,
 }

@@ -58,6 +58,7 @@ class Rule(models.Model):
         BLOCKLIST_FAILED = "blocklist_failed", "Blocklist import failed or overdue"
         CONFIG_CHANGE = "config_change", "Configuration change applied or rolled back"
         HISTORY_LAG = "history_lag", "History sync lagging or failing"
+        GEOIP_OLD = "geoip_old", "GeoIP database old or unusable"
 
     class Scope(models.TextChoices):
         OVERALL = "overall", "All jails together"
@@ -68,7 +69,7 @@ class Rule(models.Model):
     event = models.CharField(max_length=20, choices=Event.choices)
     enabled = models.BooleanField(default=True)
     channels = models.ManyToManyField(Channel, related_name="rules")
-    # Unreachable / history lag: seconds; ban spike: more than ``threshold`` bans ...
+    # Unreachable / history lag: seconds; GeoIP: days; ban spike: more than ``threshold`` bans ...
     threshold = models.PositiveIntegerField(default=60)
     # ... within this many minutes.
     window_minutes = models.PositiveIntegerField(default=5)
