@@ -10,18 +10,31 @@ the quiet period, so that no "down" is left without its "back".
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from alerts import events
 from alerts.delivery import Message
-from alerts.events import DETECTORS, Event, link
+from alerts.events import Event, link
+from alerts.jailwatch import jail_stopped
 from alerts.models import Rule
 from alerts.services import notify, retries_due
 from alerts.text import one_line
 
 log = logging.getLogger("bangui.alerts")
+
+DETECTORS: dict[str, Callable[[Rule, dict[str, object], datetime], list[Event]]] = {
+    Rule.Event.UNREACHABLE: events.unreachable,
+    Rule.Event.BAN_SPIKE: events.ban_spike,
+    Rule.Event.BLOCKLIST_FAILED: events.blocklist_failed,
+    Rule.Event.CONFIG_CHANGE: events.config_change,
+    Rule.Event.HISTORY_LAG: events.history_lag,
+    Rule.Event.GEOIP_OLD: events.geoip_old,
+    Rule.Event.JAIL_STOPPED: jail_stopped,
+}
 
 # A digest lists at most this many events, and says how many more there were.
 DIGEST_LINES = 30
@@ -54,13 +67,13 @@ class Plan:
     quiets: bool
 
 
-def plan(rule: Rule, state: dict[str, object], events: list[Event], now: datetime) -> Plan:
+def plan(rule: Rule, state: dict[str, object], found: list[Event], now: datetime) -> Plan:
     """The messages to send now; the rest goes into the rule's digest (``state``)."""
-    closing = [_message(rule, e) for e in events if e.closes]
+    closing = [_message(rule, e) for e in found if e.closes]
     messages: list[Message] = []
     held = state.get("digest")
     digest: list[str] = list(held) if isinstance(held, list) else []
-    fresh = [e for e in events if not e.closes]
+    fresh = [e for e in found if not e.closes]
     quiet = rule.last_sent_at is not None and now - rule.last_sent_at < timedelta(
         minutes=rule.quiet_minutes
     )
@@ -78,8 +91,8 @@ def plan(rule: Rule, state: dict[str, object], events: list[Event], now: datetim
 def evaluate_rule(rule: Rule, now: datetime) -> int:
     """Run one rule; the number of messages it sent."""
     state = dict(rule.state)
-    events = DETECTORS[rule.event](rule, state, now)
-    todo = plan(rule, state, events, now)
+    found = DETECTORS[rule.event](rule, state, now)
+    todo = plan(rule, state, found, now)
     if todo.quiets:
         rule.last_sent_at = now
     Rule.objects.filter(pk=rule.pk).update(state=state, last_sent_at=rule.last_sent_at)

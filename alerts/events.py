@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
@@ -370,13 +369,3 @@ def geoip_old(rule: Rule, state: dict[str, object], now: datetime) -> list[Event
             )
         ]
     return []
-
-
-DETECTORS: dict[str, Callable[[Rule, dict[str, object], datetime], list[Event]]] = {
-    Rule.Event.UNREACHABLE: unreachable,
-    Rule.Event.BAN_SPIKE: ban_spike,
-    Rule.Event.BLOCKLIST_FAILED: blocklist_failed,
-    Rule.Event.CONFIG_CHANGE: config_change,
-    Rule.Event.HISTORY_LAG: history_lag,
-    Rule.Event.GEOIP_OLD: geoip_old,
-}

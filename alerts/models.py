@@ -59,6 +59,7 @@ class Rule(models.Model):
         CONFIG_CHANGE = "config_change", "Configuration change applied or rolled back"
         HISTORY_LAG = "history_lag", "History sync lagging or failing"
         GEOIP_OLD = "geoip_old", "GeoIP database old or unusable"
+        JAIL_STOPPED = "jail_stopped", "A jail stopped, or missing after a reload"
 
     class Scope(models.TextChoices):
         OVERALL = "overall", "All jails together"
