@@ -35,10 +35,13 @@ Handler = Callable[[HttpRequest], HttpResponse]
 def status_bar(request: HttpRequest) -> HttpResponse:
     """The status bar (every page polls it every 10 s): a 304 until the snapshot changes."""
     status = current_status()
+    failing = failing_channels()
     return conditional(
         request,
-        ("status-bar", status, tuple(failing_channels())),
-        lambda: render(request, "bangui/_status_bar.html", {"status": status}),
+        ("status-bar", status, tuple(failing)),
+        lambda: render(
+            request, "bangui/_status_bar.html", {"status": status, "alerts_failing": failing}
+        ),
     )
 
 

@@ -7,6 +7,7 @@ and append a ``Benchmark`` here.
 from __future__ import annotations
 
 from . import (
+    alerts,
     blocklist_action,
     blocklist_import,
     broker,
@@ -74,6 +75,12 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "footprint",
         "gunicorn + qcluster as in production: RSS, PSS and idle CPU after a crawl, vs before",
         footprint.run,
+    ),
+    Benchmark(
+        "alerts",
+        "alert job: 3 spike rules over 100k bans in their window vs counting in Python; "
+        "status bar with and without the alert hint",
+        alerts.run,
     ),
 )
 
