@@ -21,6 +21,7 @@ from alerts.delivery import Message
 from alerts.events import Event, link
 from alerts.jailwatch import jail_stopped
 from alerts.models import Rule
+from alerts.repeats import repeat_offender
 from alerts.services import notify, retries_due
 from alerts.text import one_line
 
@@ -34,6 +35,7 @@ DETECTORS: dict[str, Callable[[Rule, dict[str, object], datetime], list[Event]]]
     Rule.Event.HISTORY_LAG: events.history_lag,
     Rule.Event.GEOIP_OLD: events.geoip_old,
     Rule.Event.JAIL_STOPPED: jail_stopped,
+    Rule.Event.REPEAT_OFFENDER: repeat_offender,
 }
 
 # A digest lists at most this many events, and says how many more there were.

@@ -70,7 +70,7 @@ def _span(delta: timedelta) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
-def _since(state: dict[str, object], key: str) -> datetime | None:
+def state_time(state: dict[str, object], key: str) -> datetime | None:
     raw = state.get(key)
     return datetime.fromisoformat(raw) if isinstance(raw, str) else None
 
@@ -83,7 +83,7 @@ def unreachable(rule: Rule, state: dict[str, object], now: datetime) -> list[Eve
     row = ServerStatus.objects.filter(pk=1).first()
     if row is None or row.checked_at is None:
         return []
-    down_since = _since(state, "down_since")
+    down_since = state_time(state, "down_since")
     if not row.online:
         since = row.changed_at or row.checked_at
         if down_since is not None or (now - since).total_seconds() < rule.threshold:
@@ -193,7 +193,7 @@ def ban_spike(rule: Rule, state: dict[str, object], now: datetime) -> list[Event
 
 def blocklist_failed(rule: Rule, state: dict[str, object], now: datetime) -> list[Event]:
     """A finished import that failed, and a scheduled source with no success for too long."""
-    since = _since(state, "since") or rule.created_at
+    since = state_time(state, "since") or rule.created_at
     failed = list(
         ImportRun.objects.filter(
             finished_at__gt=since, finished_at__lte=now, status=ImportRun.Status.FAILED
@@ -257,7 +257,7 @@ def _overdue(state: dict[str, object], now: datetime) -> list[Event]:
 
 def config_change(rule: Rule, state: dict[str, object], now: datetime) -> list[Event]:
     """Every apply (worked, or failed and undone) and every rollback, who and what."""
-    since = _since(state, "since") or rule.created_at
+    since = state_time(state, "since") or rule.created_at
     applied = list(ConfigChange.objects.filter(created_at__gt=since, created_at__lte=now)[:50])
     rolled = list(
         ConfigChange.objects.filter(rolled_back_at__gt=since, rolled_back_at__lte=now)[:50]
@@ -305,7 +305,7 @@ def history_lag(rule: Rule, state: dict[str, object], now: datetime) -> list[Eve
     sync = HistorySyncState.objects.filter(pk=1).first()
     if sync is None or sync.last_run_at is None:
         return []
-    lagging_since = _since(state, "lagging_since")
+    lagging_since = state_time(state, "lagging_since")
     behind = sync.last_ok_at is None or (now - sync.last_ok_at).total_seconds() > rule.threshold
     if behind and lagging_since is None:
         state["lagging_since"] = (sync.last_ok_at or sync.last_run_at).isoformat()

@@ -94,7 +94,7 @@ class RuleForm(forms.ModelForm):
         }
         help_texts = {
             "threshold": "Unreachable and history sync: seconds before alerting. "
-            "GeoIP: days. Ban spike: more than this many bans…",
+            "GeoIP and repeat offenders: days. Ban spike: more than this many bans…",
             "window_minutes": "…within this many minutes (ban spike only).",
             "quiet_minutes": "After a message, what happens is gathered into one digest "
             "sent when this period is over.",

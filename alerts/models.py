@@ -60,6 +60,7 @@ class Rule(models.Model):
         HISTORY_LAG = "history_lag", "History sync lagging or failing"
         GEOIP_OLD = "geoip_old", "GeoIP database old or unusable"
         JAIL_STOPPED = "jail_stopped", "A jail stopped, or missing after a reload"
+        REPEAT_OFFENDER = "repeat_offender", "An address banned again within N days"
 
     class Scope(models.TextChoices):
         OVERALL = "overall", "All jails together"
@@ -70,7 +71,8 @@ class Rule(models.Model):
     event = models.CharField(max_length=20, choices=Event.choices)
     enabled = models.BooleanField(default=True)
     channels = models.ManyToManyField(Channel, related_name="rules")
-    # Unreachable / history lag: seconds; GeoIP: days; ban spike: more than ``threshold`` bans ...
+    # Unreachable / history lag: seconds; GeoIP, repeat offender: days;
+    # ban spike: more than ``threshold`` bans ...
     threshold = models.PositiveIntegerField(default=60)
     # ... within this many minutes.
     window_minutes = models.PositiveIntegerField(default=5)
