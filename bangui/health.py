@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from alerts.selectors import failing_channels
 from bangui.broker.client import BrokerClient
 from bangui.fail2ban import Fail2banBusy, Fail2banError
 from bangui.fail2ban.configured import get_client
@@ -34,10 +35,13 @@ Handler = Callable[[HttpRequest], HttpResponse]
 def status_bar(request: HttpRequest) -> HttpResponse:
     """The status bar (every page polls it every 10 s): a 304 until the snapshot changes."""
     status = current_status()
+    failing = failing_channels()
     return conditional(
         request,
-        ("status-bar", status),
-        lambda: render(request, "bangui/_status_bar.html", {"status": status}),
+        ("status-bar", status, tuple(failing)),
+        lambda: render(
+            request, "bangui/_status_bar.html", {"status": status, "alerts_failing": failing}
+        ),
     )
 
 

@@ -71,6 +71,11 @@ ADMIN_PAGES = frozenset(
         "users",
         "user_new",
         "user_edit",
+        # Alerts: channel targets and rules are an admin's business, the list too.
+        "alerts",
+        "alert_channel_edit",
+        "alert_rule_edit",
+        "alert_notifications",
     }
 )
 

@@ -65,6 +65,18 @@ JOBS: tuple[Job, ...] = (
         "Import the blocklists whose scheduled time has come.",
     ),
     Job(
+        "alerts_evaluate",
+        "alerts.tasks.alerts_evaluate",
+        60,  # every minute: "unreachable for N seconds" is as late as this
+        "Evaluate the alert rules, send what is due, retry failed deliveries.",
+    ),
+    Job(
+        "alerts_purge",
+        "alerts.tasks.notifications_purge",
+        24 * 3600,  # daily
+        "Delete alert notifications older than 90 days.",
+    ),
+    Job(
         "session_cleanup",
         "bangui.tasks.session_cleanup",
         6 * 3600,  # every 6 h

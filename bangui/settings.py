@@ -104,6 +104,18 @@ BANGUI_BLOCKLIST_ALLOW_HOSTS = env_hosts("BANGUI_BLOCKLIST_ALLOW_HOSTS")
 BANGUI_METRICS_TOKEN = env_secret("BANGUI_METRICS_TOKEN")
 BANGUI_METRICS_ALLOW = env_networks("BANGUI_METRICS_ALLOW")
 
+# Alerts (alerts/): the SMTP server email channels send through, and the address
+# links in messages start with (empty: links are paths only).
+BANGUI_SMTP_HOST = env_str("BANGUI_SMTP_HOST", "localhost")
+BANGUI_SMTP_PORT = env_int("BANGUI_SMTP_PORT", 25, minimum=1)
+BANGUI_SMTP_USER = env_str("BANGUI_SMTP_USER", "")
+BANGUI_SMTP_PASSWORD = env_secret("BANGUI_SMTP_PASSWORD") or ""
+BANGUI_SMTP_FROM = env_str("BANGUI_SMTP_FROM", "bangui@localhost")
+BANGUI_SMTP_TLS = env_str("BANGUI_SMTP_TLS", "none")  # none, starttls or ssl
+if BANGUI_SMTP_TLS not in ("none", "starttls", "ssl"):
+    raise ImproperlyConfigured("BANGUI_SMTP_TLS must be none, starttls or ssl.")
+BANGUI_BASE_URL = env_str("BANGUI_BASE_URL", "").rstrip("/")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -121,6 +133,7 @@ INSTALLED_APPS = [
     "jails",
     "geo",
     "blocklists",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -162,6 +175,7 @@ TEMPLATES = [
                 "bangui.context_processors.role",
                 "geo.context_processors.geo_state",
                 "jails.config.context_processors.recovery",
+                "alerts.context_processors.alerts_failing",
             ],
         },
     },

@@ -21,4 +21,5 @@ urlpatterns = [
     path("", include("jails.urls")),
     path("", include("geo.urls")),
     path("", include("blocklists.urls")),
+    path("", include("alerts.urls")),
 ]

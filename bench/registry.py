@@ -7,6 +7,7 @@ and append a ``Benchmark`` here.
 from __future__ import annotations
 
 from . import (
+    alerts,
     backup,
     blocklist_action,
     blocklist_import,
@@ -92,6 +93,12 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "footprint",
         "gunicorn + qcluster as in production: RSS, PSS and idle CPU after a crawl, vs before",
         footprint.run,
+    ),
+    Benchmark(
+        "alerts",
+        "alert job: 3 spike rules over 100k bans in their window vs counting in Python; "
+        "status bar with and without the alert hint",
+        alerts.run,
     ),
 )
 

@@ -1,6 +1,6 @@
-"""The import direction: bangui (core) <- geo <- jails <- blocklists, and no cycles.
+"""The import direction: bangui (core) <- geo <- jails <- blocklists <- alerts, no cycles.
 
-Walks every import of the four packages with ``ast`` (also imports inside
+Walks every import of the five packages with ``ast`` (also imports inside
 functions: hiding one there does not change who depends on whom) and fails on
 an import against the direction or on a cycle between modules.
 """
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = {"bangui": 0, "geo": 1, "jails": 2, "blocklists": 3}
+LAYERS = {"bangui": 0, "geo": 1, "jails": 2, "blocklists": 3, "alerts": 4}
 # Modules that wire the apps together and so may import any of them.
 COMPOSITION_ROOTS = {"bangui.urls", "bangui.health", "bangui.metrics.collect"}
 
@@ -77,7 +77,9 @@ def test_imports_go_one_way() -> None:
         for target, line in targets
         if _layer(target) > _layer(m)
     ]
-    assert not wrong, "imports against bangui <- geo <- jails <- blocklists:\n" + "\n".join(wrong)
+    assert not wrong, (
+        "imports against bangui <- geo <- jails <- blocklists <- alerts:\n" + "\n".join(wrong)
+    )
 
 
 def _cycles() -> list[list[str]]:

@@ -34,6 +34,8 @@ def test_sync_schedules_creates_every_job_once():
         "geo_cache_flush",
         "geo_re_resolve",
         "geo_cache_cleanup",
+        "alerts_purge",
+        "alerts_evaluate",
     }
     # 30 s as two one-minute schedules, half a minute apart.
     first, second = (Schedule.objects.get(name=n) for n in ("health_check", "health_check#2"))
@@ -41,7 +43,7 @@ def test_sync_schedules_creates_every_job_once():
     assert (second.next_run - first.next_run) == timedelta(seconds=30)
     assert Schedule.objects.get(name="session_cleanup").minutes == 360
     call_command("sync_schedules", stdout=out)
-    assert Schedule.objects.count() == 9
+    assert Schedule.objects.count() == 11
     assert "updated health_check" in out.getvalue()
 
 

@@ -29,6 +29,8 @@ OPERATOR_POSTS = {
 ADMIN_GETS = {
     "config_file_new", "config_file_edit", "config_filter_new", "blocklist_edit", "users",
     "user_new", "user_edit",
+    # Alerts: channel targets, rules and what was sent are for admins only.
+    "alerts", "alert_channel_edit", "alert_rule_edit", "alert_notifications",
 }  # fmt: skip
 OPERATOR_GETS = {"ban_new", "unban_all"}
 # Everyone logged in, any method: their own account and session.
