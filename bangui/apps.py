@@ -9,7 +9,13 @@ class BanguiConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from bangui import startup
+        from django_q.signals import post_execute_in_worker, pre_execute
+
+        from bangui import requestid, startup
         from bangui.accounts import receivers  # noqa: F401 - connects the login receivers
+
+        # A job's log lines and audit rows carry task:<id> (bangui.requestid).
+        pre_execute.connect(requestid.task_started, dispatch_uid="bangui.task_started")
+        post_execute_in_worker.connect(requestid.task_finished, dispatch_uid="bangui.task_done")
 
         startup.run_startup_checks()
