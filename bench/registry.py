@@ -19,6 +19,7 @@ from . import (
     jail_detail,
     jails_page,
     load,
+    logs,
     map,
 )
 from .core import Benchmark
@@ -50,6 +51,11 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "dashboard", "dashboard page: 24 h with 10k bans, 365 d over 1M vs Python", dashboard.run
     ),
     Benchmark("map", "GET /map/ over 10,000 bans in 7 days vs counting in Python", map.run),
+    Benchmark(
+        "logs",
+        "per request: the request-ID middleware and an access line through the sanitizer",
+        logs.run,
+    ),
     Benchmark(
         "blocklist-import",
         "import 100k IPs from 127.0.0.1: vs raw batch banip and per-IP fail2ban-client",
