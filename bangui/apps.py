@@ -13,9 +13,11 @@ class BanguiConfig(AppConfig):
 
         from bangui import requestid, startup
         from bangui.accounts import receivers  # noqa: F401 - connects the login receivers
+        from bangui.logs import log_uncaught_exceptions
 
         # A job's log lines and audit rows carry task:<id> (bangui.requestid).
         pre_execute.connect(requestid.task_started, dispatch_uid="bangui.task_started")
         post_execute_in_worker.connect(requestid.task_finished, dispatch_uid="bangui.task_done")
+        log_uncaught_exceptions()  # tracebacks as log records: JSON, sanitized
 
         startup.run_startup_checks()

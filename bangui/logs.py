@@ -9,6 +9,8 @@ gunicorn reads this before Django is set up. See docs/logging.md.
 from __future__ import annotations
 
 import logging
+import sys
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -81,6 +83,32 @@ class JsonFormatter(_JsonFormatter):
 
     def process_log_record(self, log_record: dict[str, Any]) -> dict[str, Any]:
         return {key: log_record[key] for key in JSON_FIELDS if key in log_record}
+
+
+def log_uncaught_exceptions() -> None:
+    """An uncaught exception (of a thread, or of the main thread) as one ERROR record.
+
+    Python writes them raw on stderr: many lines, not JSON, and past the sanitizer.
+    Installed once logging is configured (BanguiConfig.ready).
+    """
+    log = logging.getLogger("bangui.uncaught")
+    default_hook = sys.excepthook
+
+    def main_hook(exc_type: Any, value: Any, tb: Any) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            default_hook(exc_type, value, tb)
+            return
+        log.error("Uncaught exception", exc_info=(exc_type, value, tb))
+
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is SystemExit:
+            return
+        name = args.thread.name if args.thread is not None else "?"
+        exc_info = (args.exc_type, args.exc_value, args.exc_traceback)
+        log.error("Exception in thread %s", name, exc_info=exc_info)  # type: ignore[arg-type]
+
+    sys.excepthook = main_hook
+    threading.excepthook = thread_hook
 
 
 def formatters() -> dict[str, dict[str, Any]]:

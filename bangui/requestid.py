@@ -23,8 +23,7 @@ from django.http import HttpRequest, HttpResponse
 from bangui.clientip import _trusted
 from bangui.logs import _current
 
-HEADER = "X-Request-ID"
-META_KEY = "bangui.request_id"  # in the WSGI environ too: gunicorn's access line reads it
+HEADER = "X-Request-ID"  # gunicorn's access line reads it back from the response
 _SANE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
@@ -60,7 +59,6 @@ class RequestIDMiddleware:
         # Not reset on the way out: Django logs "Not Found: /x" after the middleware
         # chain has returned; request_finished clears it.
         _current.set(rid)
-        request.META[META_KEY] = rid
         response = self.get_response(request)
         response[HEADER] = rid
         return response

@@ -7,6 +7,7 @@ test_logs_gunicorn.py.
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import os
 import re
@@ -65,6 +66,29 @@ def test_an_unknown_log_format_stops_bangui_with_a_clear_message(tmp_path: Path)
     assert "BANGUI_LOG_FORMAT='xml': use plain (the default) or json." in result.stderr
 
 
+CRASH = """
+import threading
+def crash():
+    raise RuntimeError("token=Zq81kx0_3vB9-never-logged")
+thread = threading.Thread(target=crash, name="crasher")
+thread.start()
+thread.join()
+"""
+
+
+def test_a_threads_uncaught_exception_is_one_sanitized_json_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BANGUI_")}
+    env |= {"BANGUI_DATA_DIR": str(tmp_path / "data"), "BANGUI_LOG_FORMAT": "json"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", CRASH],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    (line,) = [json.loads(line) for line in result.stderr.splitlines()]
+    assert line["message"] == "Exception in thread crasher"
+    assert "RuntimeError: token=[redacted]" in line["exception"]
+    assert "Zq81kx0" not in result.stderr
+
+
 def test_every_handler_has_the_request_id_and_the_sanitizer() -> None:
     loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
     handlers = {
@@ -72,7 +96,8 @@ def test_every_handler_has_the_request_id_and_the_sanitizer() -> None:
         for lg in loggers
         if isinstance(lg, logging.Logger)
         for h in lg.handlers
-        if not type(h).__module__.startswith("_pytest")  # pytest's own capture
+        # pytest's own capture; a library's NullHandler writes nothing.
+        if not type(h).__module__.startswith("_pytest") and not isinstance(h, logging.NullHandler)
     }
     assert handlers
     for handler in handlers:

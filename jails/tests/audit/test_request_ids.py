@@ -34,6 +34,8 @@ def test_a_login_audit_row_has_the_proxys_request_id(configured, settings) -> No
     assert (wrong["X-Request-ID"], right["X-Request-ID"]) == ("edge-1", "edge-2")
     rows = dict(AuditEvent.objects.values_list("action", "request_id"))
     assert rows == {"login_failed": "edge-1", "login": "edge-2"}
+    page = client.get("/audit/").content.decode()  # the ID is the tooltip of the row's time
+    assert 'title="Request ID edge-1"' in page and 'title="Request ID edge-2"' in page
 
 
 def test_a_generated_request_id_is_in_the_audit_row_and_the_admin(admin_client) -> None:  # type: ignore[no-untyped-def]
@@ -110,7 +112,9 @@ def test_a_job_in_the_real_cluster_logs_and_audits_with_its_task_id(tmp_path: Pa
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(60)
-    records = [json.loads(line) for line in log.read_text().splitlines()]
+    lines = log.read_text().splitlines()
+    assert [line for line in lines if not line.startswith("{")] == []
+    records = [json.loads(line) for line in lines]
     (probe,) = [r for r in records if r["message"] == "probe job ran for 192.0.2.9"]
     assert probe["request_id"] == f"task:{task_id}"
     assert any("Q Cluster" in r["message"] for r in records)  # django-q2's lines: JSON too
