@@ -11,8 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -38,16 +37,6 @@ def current_request_id() -> str | None:
     return _current.get()
 
 
-@contextmanager
-def request_id_context(value: str) -> Iterator[str]:
-    """Run a block (a management command, a test) under this ID."""
-    token = _current.set(value)
-    try:
-        yield value
-    finally:
-        _current.reset(token)
-
-
 def log_format(raw: str | None) -> str:
     """BANGUI_LOG_FORMAT's value, or ValueError with what to write instead."""
     value = (raw or "plain").strip().lower()
@@ -65,7 +54,8 @@ class RequestIDFilter(logging.Filter):
             if rid is None and record.name == "gunicorn.access":
                 # Logged after the response, outside the request: the ID is in its atoms.
                 args = record.args
-                rid = str(args.get("{x-request-id}o")) if isinstance(args, Mapping) else None
+                atom = args.get("{x-request-id}o") if isinstance(args, Mapping) else None
+                rid = str(atom) if atom else None
             record.request_id = rid or "-"
         return True
 

@@ -66,7 +66,7 @@ class RequestIDMiddleware:
 
 # -- job runs (django-q2's worker, see BanguiConfig.ready) ----------------------------
 
-_jobs = threading.local()  # this thread's (task id, the ID before it) pairs
+_jobs = threading.local()  # per thread: the IDs that running tasks replaced
 
 
 def task_started(sender: Any, task: dict[str, Any], **kwargs: Any) -> None:

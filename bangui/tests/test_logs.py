@@ -297,3 +297,14 @@ def test_no_secret_reaches_a_log_line_through_setup_login_and_totp(f2b, settings
 )
 def test_the_sanitizer_redacts_secret_values_and_keeps_the_rest(line: str, kept: bool) -> None:
     assert (redact(line) == line) is kept
+
+
+@pytest.mark.parametrize(("headers", "expected"), [({"x-request-id": "abc.1"}, "abc.1"), ({}, "-")])
+def test_gunicorns_access_line_takes_the_id_from_the_response(headers, expected) -> None:  # type: ignore[no-untyped-def]
+    from gunicorn.glogging import SafeAtoms
+
+    atoms = SafeAtoms({"{%s}o" % k: v for k, v in headers.items()})  # noqa: UP031 - gunicorn's keys
+    record = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1, "%(r)s", None, None)
+    record.args = atoms  # as gunicorn logs it: a mapping, not a tuple
+    RequestIDFilter().filter(record)
+    assert record.request_id == expected  # type: ignore[attr-defined]
