@@ -132,13 +132,31 @@ def redact(text: str) -> str:
 
 
 class SanitizeFilter(logging.Filter):
-    """Redacts the record in place, once, whichever handler sees it first."""
+    """Redacts the record in place, once, whichever handler sees it first.
+
+    Never raises (a filter's exception would reach the code that logged) and fails
+    closed: a line it cannot clean is replaced, not let through.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "bangui_sanitized", False):
             return True
-        message = redact(record.getMessage())
-        record.msg, record.args = message, None
+        try:
+            self._clean(record)
+        except Exception:  # noqa: BLE001 - see the docstring
+            record.msg, record.args = f"{REDACTED} (a log line the sanitizer could not read)", None
+            record.exc_info = record.exc_text = record.stack_info = None
+        # Django's 4xx/5xx lines carry the request; its repr holds the query string.
+        record.__dict__.pop("request", None)
+        record.bangui_sanitized = True
+        return True
+
+    def _clean(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # arguments that do not fit the format
+            message = f"{record.msg} {record.args!r}"
+        record.msg, record.args = redact(message), None
         if record.exc_info:
             # Formatters render exc_text when exc_info is gone: the redacted text.
             record.exc_text = logging.Formatter().formatException(record.exc_info)
@@ -147,7 +165,3 @@ class SanitizeFilter(logging.Filter):
             record.exc_text = redact(record.exc_text)
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
-        # Django's 4xx/5xx lines carry the request; its repr holds the query string.
-        record.__dict__.pop("request", None)
-        record.bangui_sanitized = True
-        return True

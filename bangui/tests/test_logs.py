@@ -308,3 +308,10 @@ def test_gunicorns_access_line_takes_the_id_from_the_response(headers, expected)
     record.args = atoms  # as gunicorn logs it: a mapping, not a tuple
     RequestIDFilter().filter(record)
     assert record.request_id == expected  # type: ignore[attr-defined]
+
+
+def test_a_log_call_whose_arguments_do_not_fit_is_logged_not_raised(fmt: str) -> None:
+    with capture_console(fmt) as log:
+        logging.getLogger("bangui.careless").warning("%s and %s", "password=hunter2-secret")
+    assert "hunter2" not in log.text
+    assert "%s and %s" in log.messages() and "password=[redacted]" in log.messages()
