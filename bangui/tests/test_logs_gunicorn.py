@@ -67,7 +67,7 @@ class Server:
     data_dir: Path
     out: Path
     err: Path
-    auth_log: Path
+    auth_log: Path  # BANGUI_AUTH_LOG_FILE
     cookies: dict[str, str] = field(default_factory=dict)
     responses: list[http.client.HTTPResponse] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)  # what must appear in no line
@@ -113,6 +113,33 @@ def _quote(value: str) -> str:
     return quote(value, safe="")
 
 
+def _start(data_dir: Path, name: str, **env: str) -> tuple[subprocess.Popen[bytes], Server]:
+    """gunicorn on a free port, its stdout and stderr in files; back once it answers."""
+    port = _free_port()
+    out, err = data_dir / f"{name}.out.log", data_dir / f"{name}.err.log"
+    srv = Server(port, data_dir, out, err, data_dir / f"{name}.auth.log")
+    full_env = _env(str(data_dir), BANGUI_AUTH_LOG_FILE=str(srv.auth_log), **env)
+    with out.open("w") as stdout, err.open("w") as stderr:
+        proc = subprocess.Popen(
+            [GUNICORN, "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "bangui.wsgi"],
+            cwd=ROOT, env=full_env, stdout=stdout, stderr=stderr, start_new_session=True,
+        )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None, err.read_text()
+        try:
+            if srv.request("GET", "/health/live")[0].status == 200:
+                return proc, srv
+        except OSError:
+            assert time.monotonic() < deadline, err.read_text()
+            time.sleep(0.2)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(30)
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
     data_dir = Path(tempfile.mkdtemp(prefix="bangui-logs-"))
@@ -121,29 +148,11 @@ def server() -> Iterator[Server]:
             [sys.executable, "manage.py", command, "--noinput", "-v0"],
             cwd=ROOT, env=_env(str(data_dir)), check=True, timeout=180,
         )  # fmt: skip
-    port = _free_port()
-    out, err, auth_log = data_dir / "out.log", data_dir / "err.log", data_dir / "auth.log"
-    env = _env(str(data_dir), BANGUI_AUTH_LOG_FILE=str(auth_log))
-    with out.open("w") as stdout, err.open("w") as stderr:
-        proc = subprocess.Popen(
-            [GUNICORN, "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "bangui.wsgi"],
-            cwd=ROOT, env=env, stdout=stdout, stderr=stderr, start_new_session=True,
-        )  # fmt: skip
-    srv = Server(port, data_dir, out, err, auth_log)
+    proc, srv = _start(data_dir, "json")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, err.read_text()
-            try:
-                if srv.request("GET", "/health/live")[0].status == 200:
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, err.read_text()
-                time.sleep(0.2)
         _drive(srv)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(30)
+        _stop(proc)
     yield srv
     shutil.rmtree(data_dir, ignore_errors=True)
 
@@ -254,3 +263,31 @@ def test_an_unknown_format_stops_gunicorn_with_a_clear_message(server: Server) -
     )  # fmt: skip
     assert proc.returncode != 0
     assert "BanGUI cannot start: BANGUI_LOG_FORMAT='yaml': use plain" in proc.stderr
+
+
+def test_plain_mode_keeps_gunicorns_lines_adds_the_id_and_sanitizes(server: Server) -> None:
+    proc, srv = _start(server.data_dir, "plain", BANGUI_LOG_FORMAT="plain")
+    try:
+        token = "Plain-token-guess-7731"
+        answer, _ = srv.request("GET", f"/setup/?token={token}", X_Request_ID="lb-plain.2")
+        srv.form("/login/", {"X-Request-ID": "lb-plain.3"}, password=WRONG)
+    finally:
+        _stop(proc)
+    assert answer.status == 302 and answer.getheader("X-Request-ID") == "lb-plain.2"
+    access = srv.out.read_text().splitlines()
+    # gunicorn's combined line as before, the request ID at its end.
+    assert any(
+        re.fullmatch(
+            r'127\.0\.0\.1 - - \[.+\] "GET /setup/\?token=\[redacted\] HTTP/1\.1" 302 0 '
+            r'"-" "-" lb-plain\.2',
+            line,
+        )
+        for line in access
+    ), access
+    errors = srv.err.read_text()
+    assert re.search(r"\[INFO\] Booting worker with pid", errors)  # gunicorn's own layout
+    assert f'WARNING [lb-plain.3] bangui.auth: login failed from {CLIENT} user="admin"' in errors
+    assert token not in srv.out.read_text() + errors
+    assert (
+        f'WARNING bangui.auth: login failed from {CLIENT} user="admin"' in srv.auth_log.read_text()
+    )
