@@ -8,6 +8,8 @@ import ipaddress
 import os
 import sys
 
+from bangui.logs import ACCESS_LINE, gunicorn_logconfig, log_format
+
 
 def _trusted_proxies() -> str:
     """BANGUI_TRUSTED_PROXIES checked with BanGUI's message (gunicorn's never names it)."""
@@ -25,6 +27,13 @@ def _trusted_proxies() -> str:
     return ",".join(items)
 
 
+def _log_format() -> str:
+    try:
+        return log_format(os.environ.get("BANGUI_LOG_FORMAT"))
+    except ValueError as exc:
+        sys.exit(f"BanGUI cannot start: {exc}")
+
+
 bind = os.environ.get("BANGUI_BIND", "127.0.0.1:8000")
 workers = 1
 threads = int(os.environ.get("BANGUI_THREADS", "8"))
@@ -33,6 +42,10 @@ timeout = 60
 graceful_timeout = 25
 accesslog = "-"
 errorlog = "-"
+# gunicorn's lines in BanGUI's format (BANGUI_LOG_FORMAT), through its sanitizer; the
+# access line ends with the request ID (docs/logging.md).
+access_log_format = ACCESS_LINE
+logconfig_dict = gunicorn_logconfig(_log_format())
 # gunicorn 27's control socket defaults to one path per user; two servers (the
 # demo and the tests) would collide on it, and BanGUI does not use it.
 control_socket_disable = True

@@ -24,6 +24,10 @@ from bangui.env import (
     env_str,
     env_url_prefix,
 )
+from bangui.logs import FILTERS as _LOG_FILTERS
+from bangui.logs import filters as _log_filters
+from bangui.logs import formatters as _log_formatters
+from bangui.logs import log_format
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -91,6 +95,11 @@ BANGUI_LOGIN_ACCOUNT_WINDOW_SECONDS = env_int("BANGUI_LOGIN_ACCOUNT_WINDOW_SECON
 # Admins must use a second factor (TOTP) when set; everyone else may.
 BANGUI_REQUIRE_TOTP_FOR_ADMINS = env_bool("BANGUI_REQUIRE_TOTP_FOR_ADMINS", False)
 BANGUI_AUTH_LOG_FILE = env_str("BANGUI_AUTH_LOG_FILE", "")
+# plain (default) or json: one JSON object per line (docs/logging.md).
+try:
+    BANGUI_LOG_FORMAT = log_format(os.environ.get("BANGUI_LOG_FORMAT"))
+except ValueError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
 BANGUI_HEALTH_INTERVAL_SECONDS = 30
 BANGUI_HISTORY_SYNC_MINUTES = env_int("BANGUI_HISTORY_SYNC_MINUTES", 1, minimum=1)
 BANGUI_HISTORY_BACKFILL_DAYS = env_int("BANGUI_HISTORY_BACKFILL_DAYS", 7, minimum=0)
@@ -137,6 +146,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every response (health, static files, errors) and log line has the ID.
+    "bangui.requestid.RequestIDMiddleware",
     "bangui.health.HealthCheckMiddleware",
     "bangui.metrics.latency.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -330,29 +341,37 @@ Q_CLUSTER = {
 }
 
 _log_handlers: dict[str, dict[str, object]] = {
-    "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    "console": {
+        "class": "logging.StreamHandler",
+        "formatter": BANGUI_LOG_FORMAT,
+        # Every handler: the request ID, and the sanitizer (bangui/logsanitize.py).
+        "filters": _LOG_FILTERS,
+    },
 }
 _auth_handlers = ["console"]
 if BANGUI_AUTH_LOG_FILE:
     _log_handlers["auth_file"] = {
         "class": "logging.handlers.WatchedFileHandler",
         "filename": BANGUI_AUTH_LOG_FILE,
-        "formatter": "plain",
+        "formatter": "auth",
+        "filters": _LOG_FILTERS,
     }
     _auth_handlers.append("auth_file")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        # The auth log line format is documented in README ("Failed logins")
-        # and matched by contrib/fail2ban/filter.d/bangui-auth.conf.
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
-    },
+    # "auth": the auth log file's line, documented in README ("Failed logins") and
+    # matched by contrib/fail2ban/filter.d/bangui-auth.conf, in either format.
+    "formatters": _log_formatters(),
+    "filters": _log_filters(),
     "handlers": _log_handlers,
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {
         "bangui.auth": {"handlers": _auth_handlers, "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        # Django's own handlers (console when DEBUG, mail_admins) would skip the sanitizer.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }

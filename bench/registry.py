@@ -21,6 +21,7 @@ from . import (
     jail_detail,
     jails_page,
     load,
+    logs,
     map,
     metrics,
     pg,
@@ -63,6 +64,11 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "pg",
         "history page and cold 365-day dashboard over 1M bans: PostgreSQL vs SQLite, one run",
         pg.run,
+    ),
+    Benchmark(
+        "logs",
+        "per request: the request-ID middleware and an access line through the sanitizer",
+        logs.run,
     ),
     Benchmark(
         "blocklist-import",

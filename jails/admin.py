@@ -184,10 +184,10 @@ class AuditEventAdmin(ReadOnlyAdmin, BigTableAdmin):
     """Read-only, no delete: the audit log is written by BanGUI's services only, and
     an audit log that can be edited or thinned out is no record."""
 
-    list_display = ("created_at", "username", "client_ip", "action", "target", "ok")
+    list_display = ("created_at", "username", "client_ip", "action", "target", "ok", "request_id")
     # ``action`` is the (action, -created_at) index; created_at has its own. No
     # date_hierarchy: the log grows without bound and its year links read every row.
     list_filter = ("action", "ok", "created_at")
-    search_fields = ("username", "client_ip", "target")
+    search_fields = ("username", "client_ip", "target", "=request_id")
     ordering = ("-created_at", "-id")
     sortable_by = ("created_at",)

@@ -59,6 +59,11 @@ class AuditEvent(models.Model):
     params = models.JSONField(default=dict, blank=True)
     ok = models.BooleanField(default=True)
     result = models.TextField(blank=True, help_text="What fail2ban answered, or the error.")
+    request_id = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The request's X-Request-ID, or task:<id> for a job: find its log lines.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

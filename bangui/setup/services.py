@@ -14,6 +14,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import transaction
 from django.utils import timezone
 
+from bangui.logsanitize import register_secret
 from bangui.models import AppSettings, UserProfile
 from bangui.roles import Role
 
@@ -108,15 +109,19 @@ def setup_token() -> str:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return path.read_text().strip()
+        token = path.read_text().strip()
+        register_secret(token)
+        return token
     with os.fdopen(fd, "w") as fh:
         fh.write(secrets.token_urlsafe(32) + "\n")
     token = path.read_text().strip()
+    # Not the token itself: logs are shipped and read by more people than the host's
+    # shell users, and whoever holds the token becomes admin (the sanitizer would hide it).
+    register_secret(token)
     log.warning(
-        "BanGUI is not set up yet. Open %s/setup/?token=%s on this server to set it up "
-        "(the token is also in %s).",
+        "BanGUI is not set up yet. Open %s/setup/?token=TOKEN on this server to set it up, "
+        "with the token from %s (cat it as BanGUI's user).",
         settings.BANGUI_URL_PREFIX,
-        token,
         path,
     )
     return token

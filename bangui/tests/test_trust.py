@@ -152,7 +152,7 @@ def test_fail2ban_bans_a_brute_force_through_the_trusted_proxy(settings, tmp_pat
     """A real fail2ban jail on BanGUI's auth log, with the shipped filter, bans the attacker."""
     auth_log = tmp_path / "auth.log"
     handler = logging.FileHandler(auth_log)
-    handler.setFormatter(logging.Formatter(settings.LOGGING["formatters"]["plain"]["format"]))
+    handler.setFormatter(logging.Formatter(settings.LOGGING["formatters"]["auth"]["format"]))
     logger = logging.getLogger("bangui.auth")
     logger.addHandler(handler)
     filter_text = (ROOT / "contrib/fail2ban/filter.d/bangui-auth.conf").read_text()

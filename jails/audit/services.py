@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest
 
 from bangui.clientip import client_ip
+from bangui.logs import current_request_id
 from jails.models import AuditEvent
 
 Action = AuditEvent.Action
@@ -58,4 +59,5 @@ def audit_record(
         params=params or {},
         ok=ok,
         result=result[:10_000],
+        request_id=(current_request_id() or "")[:64],
     )
