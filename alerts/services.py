@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from alerts.delivery import DeliveryError, Message, deliver
 from alerts.models import Channel, Notification, Rule
+from jails.audit.services import Actor, audit_record
+from jails.models import AuditEvent
 
 log = logging.getLogger("bangui.alerts")
 
@@ -29,8 +31,12 @@ def apprise_shown(url: str) -> str:
     return f"{parts.scheme}://{host}/…" if parts.scheme else "(apprise URL)"
 
 
-def channel_save(*, channel: Channel, secret: str) -> Channel:
-    """Save a new or edited channel; an empty ``secret`` keeps the stored one."""
+def channel_save(*, channel: Channel, secret: str, actor: Actor | None = None) -> Channel:
+    """Save a new or edited channel; an empty ``secret`` keeps the stored one.
+
+    Audited by name and kind; the target and the secret stay out of the audit log.
+    """
+    op = "edit" if channel.pk else "add"
     if secret:
         channel.secret = secret
     if channel.kind == Channel.Kind.APPRISE:
@@ -39,18 +45,56 @@ def channel_save(*, channel: Channel, secret: str) -> Channel:
     channel.save()
     # Name and kind only: the target may hold a token in its path.
     log.info("alert channel %r saved (%s)", channel.name, channel.kind)
+    audit_record(
+        actor=actor or Actor.system(),
+        action=AuditEvent.Action.ALERT_CHANNEL,
+        target=channel.name,
+        params={"op": op, "kind": channel.kind, "enabled": channel.enabled},
+    )
     return channel
 
 
-def rule_save(*, rule: Rule, channels: list[Channel], restart: bool = False) -> Rule:
+def channel_delete(*, channel: Channel, actor: Actor | None = None) -> None:
+    """Delete a channel; its notifications stay listed."""
+    name, kind = channel.name, channel.kind
+    channel.delete()
+    audit_record(
+        actor=actor or Actor.system(),
+        action=AuditEvent.Action.ALERT_CHANNEL,
+        target=name,
+        params={"op": "delete", "kind": kind},
+    )
+
+
+def rule_save(
+    *, rule: Rule, channels: list[Channel], restart: bool = False, actor: Actor | None = None
+) -> Rule:
     """Save a rule and its channels; ``restart`` forgets what it had seen (a new event)."""
+    op = "edit" if rule.pk else "add"
     if restart:
         rule.state, rule.last_sent_at = {}, None
     with transaction.atomic():
         rule.full_clean(exclude=["channels"])
         rule.save()
         rule.channels.set(channels)
+        audit_record(
+            actor=actor or Actor.system(),
+            action=AuditEvent.Action.ALERT_RULE,
+            target=rule.name,
+            params={"op": op, "event": rule.event, "channels": [c.name for c in channels]},
+        )
     return rule
+
+
+def rule_delete(*, rule: Rule, actor: Actor | None = None) -> None:
+    name, event = rule.name, rule.event
+    rule.delete()
+    audit_record(
+        actor=actor or Actor.system(),
+        action=AuditEvent.Action.ALERT_RULE,
+        target=name,
+        params={"op": "delete", "event": event},
+    )
 
 
 def _attempt(

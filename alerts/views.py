@@ -15,6 +15,7 @@ from alerts.forms import ChannelForm, RuleForm
 from alerts.models import Channel, Rule
 from alerts.selectors import channel_list, failing_forget, recent_notifications, rule_list
 from bangui.web import is_partial
+from jails.audit.services import actor_from
 
 
 def _page(
@@ -50,7 +51,9 @@ def notifications(request: HttpRequest) -> HttpResponse:
 
 def _save_channel(request: HttpRequest, form: ChannelForm) -> None:
     channel = services.channel_save(
-        channel=form.save(commit=False), secret=form.cleaned_data.get("secret") or ""
+        channel=form.save(commit=False),
+        secret=form.cleaned_data.get("secret") or "",
+        actor=actor_from(request),
     )
     failing_forget()
     messages.success(request, f"Saved the channel “{channel.name}”. Send a test to check it.")
@@ -81,7 +84,7 @@ def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def channel_delete(request: HttpRequest, pk: int) -> HttpResponse:
     channel = get_object_or_404(Channel, pk=pk)
     name = channel.name
-    channel.delete()
+    services.channel_delete(channel=channel, actor=actor_from(request))
     failing_forget()
     messages.success(request, f"Deleted the channel “{name}”; its notifications stay listed.")
     return redirect("alerts")
@@ -113,7 +116,9 @@ def rule_add(request: HttpRequest) -> HttpResponse:
     form = RuleForm(request.POST)
     if not form.is_valid():
         return _page(request, rule_form=form, status=400)
-    rule = services.rule_save(rule=form.save(commit=False), channels=_channels(form))
+    rule = services.rule_save(
+        rule=form.save(commit=False), channels=_channels(form), actor=actor_from(request)
+    )
     messages.success(request, f"Saved the rule “{rule.name}”.")
     return redirect("alerts")
 
@@ -127,6 +132,7 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
             rule=form.save(commit=False),
             channels=_channels(form),
             restart="event" in form.changed_data,
+            actor=actor_from(request),
         )
         messages.success(request, f"Saved the rule “{rule.name}”.")
         return redirect("alerts")
@@ -139,6 +145,6 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
     rule = get_object_or_404(Rule, pk=pk)
     name = rule.name
-    rule.delete()
+    services.rule_delete(rule=rule, actor=actor_from(request))
     messages.success(request, f"Deleted the rule “{name}”.")
     return redirect("alerts")

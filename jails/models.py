@@ -47,6 +47,8 @@ class AuditEvent(models.Model):
         USER_CHANGE = "user_change", "Change user"
         PASSWORD = "password", "Change password"
         TOTP = "totp", "Two-factor login"
+        ALERT_CHANNEL = "alert_channel", "Change alert channel"
+        ALERT_RULE = "alert_rule", "Change alert rule"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(

@@ -112,3 +112,21 @@ def test_unknown_objects_are_404_not_500(admin_client) -> None:  # type: ignore[
     assert admin_client.get(f"{URL}channels/999/edit/").status_code == 404
     assert admin_client.post(f"{URL}channels/999/test/").status_code == 404
     assert admin_client.post(f"{URL}rules/999/delete/").status_code == 404
+
+
+def test_channel_and_rule_changes_are_audited_without_the_secret(admin_client, hooks) -> None:  # type: ignore[no-untyped-def]
+    from jails.models import AuditEvent
+
+    form = {"name": "ops", "kind": "webhook", "target": hooks.url(), "secret": "hush-42"}
+    assert admin_client.post(f"{URL}channels/add/", {**form, "enabled": "on"}).status_code == 302
+    channel = Channel.objects.get(name="ops")
+    admin_client.post(f"{URL}channels/{channel.pk}/delete/")
+    rows = list(AuditEvent.objects.filter(action="alert_channel").order_by("id"))
+    assert [(r.target, r.params["op"]) for r in rows] == [("ops", "add"), ("ops", "delete")]
+    assert all(r.user_id for r in rows)
+    assert not any("hush-42" in str(r.params) or hooks.url() in str(r.params) for r in rows)
+
+    rule = Rule.objects.create(name="spike", event="ban_spike")
+    admin_client.post(f"{URL}rules/{rule.pk}/delete/")
+    deleted = AuditEvent.objects.get(action="alert_rule")
+    assert (deleted.target, deleted.params["op"]) == ("spike", "delete")
