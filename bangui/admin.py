@@ -16,7 +16,15 @@ from django.db.models import Model
 from django.http import HttpRequest
 
 from bangui.admin_paginator import CappedPaginator
-from bangui.models import AppSettings, DataVersion, InstanceLock, ServerStatus, UserProfile
+from bangui.models import (
+    AppSettings,
+    Counter,
+    DataVersion,
+    InstanceLock,
+    JobStat,
+    ServerStatus,
+    UserProfile,
+)
 
 
 class BigTableChangeList(ChangeList):
@@ -137,5 +145,21 @@ class DataVersionAdmin(ReadOnlyAdmin):
     """Read-only, no delete: each row counts the writes to one kind of data, and pages
     keep what they rendered under it (``bangui.pagecache``). A row edited by hand would
     only make them render again, or, set back, keep an old page for up to a minute."""
+
+    list_display = ("name", "value", "changed_at")
+
+
+@admin.register(JobStat)
+class JobStatAdmin(ReadOnlyAdmin):
+    """Read-only, no delete: the job cluster adds each run here and /metrics serves the
+    totals as counters, which Prometheus takes to have restarted if they go down."""
+
+    list_display = ("name", "runs", "failures", "last_run_at", "last_success_at")
+
+
+@admin.register(Counter)
+class CounterAdmin(ReadOnlyAdmin):
+    """Read-only, no delete: counters several processes add to (the archive size, geo
+    lookups by tier), served by /metrics; set back by hand they would lie there."""
 
     list_display = ("name", "value", "changed_at")

@@ -34,6 +34,13 @@ _tally: ThreadTally[str] = ThreadTally()
 _last_flush = time.monotonic()
 
 
+def reset() -> None:
+    """Forget what this process counted and has not written (with the pipeline's state)."""
+    global _tally, _last_flush
+    _tally = ThreadTally()
+    _last_flush = time.monotonic()
+
+
 def count(tier: str, n: int) -> None:
     _tally.add(tier, n)
 

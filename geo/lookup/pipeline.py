@@ -21,6 +21,7 @@ from geo import conf
 from geo.addresses import canonical_v4_label, network_address, parse_ip
 from geo.health import clear_error
 from geo.info import GeoInfo
+from geo.lookup import counts
 from geo.lookup.httpfallback import HttpFallback
 from geo.lookup.memory import GeoMemoryCache
 from geo.lookup.mmdb import asn_db, country_db, country_of, forget_files, network_of
@@ -66,6 +67,7 @@ def reset_state() -> None:
         _state = None
     forget_files()
     clear_error()
+    counts.reset()
 
 
 def http_client() -> HttpFallback | None:

@@ -67,6 +67,12 @@ def _one_of_each(user: Any) -> None:
         "bangui.dataversion": lambda: apps.get_model("bangui", "DataVersion").objects.create(
             name="archive", value=3
         ),
+        "bangui.jobstat": lambda: apps.get_model("bangui", "JobStat").objects.create(
+            name="history_sync", runs=3, last_run_at=now
+        ),
+        "bangui.counter": lambda: apps.get_model("bangui", "Counter").objects.create(
+            name="archive_rows", value=3
+        ),
         "jails.auditevent": lambda: AuditEvent.objects.create(
             username="admin", action="ban", target="203.0.113.7", client_ip="192.0.2.1"
         ),

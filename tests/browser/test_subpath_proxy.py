@@ -101,7 +101,16 @@ class Network:
 def network(page) -> Network:  # type: ignore[no-untyped-def]
     seen = Network()
     page.on("request", lambda r: seen.urls.append(r.url))
-    page.on("requestfailed", lambda r: seen.errors.append(f"failed {r.url}: {r.failure}"))
+    # net::ERR_ABORTED is the browser cancelling a fetch because the page moved on (the
+    # favicon of a page left at once); a wrong answer still shows as a response >= 400.
+    page.on(
+        "requestfailed",
+        lambda r: (
+            None
+            if r.failure == "net::ERR_ABORTED"
+            else seen.errors.append(f"failed {r.url}: {r.failure}")
+        ),
+    )
     page.on(
         "response",
         lambda r: seen.errors.append(f"{r.status} {r.url}") if r.status >= 400 else None,
