@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -55,21 +56,37 @@ def _enqueue(data_dir: str, *jobs: tuple[str, str, float, int]) -> dict[str, str
     return dict(line.split() for line in out.splitlines() if line.count(" ") == 1)
 
 
-def _result(data_dir: str, task_id: str, timeout: float = 30) -> tuple[bool, object]:
-    """(success, result) of a finished task (django-q2 stores the result pickled)."""
+def db_row(
+    data_dir: str, sql: str, args: tuple[object, ...], timeout: float = 30
+) -> tuple[Any, ...]:
+    """The first row ``sql`` finds in the data dir's database, waiting for it to be written."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         db = sqlite3.connect(os.path.join(data_dir, "bangui.sqlite3"), timeout=10)
         try:
-            row = db.execute(
-                "SELECT success, result FROM django_q_task WHERE id = ?", (task_id,)
-            ).fetchone()
+            row = db.execute(sql, args).fetchone()
         finally:
             db.close()
         if row:
-            return bool(row[0]), pickle.loads(base64.b64decode(row[1]))  # noqa: S301 - our own DB
+            return tuple(row)
         time.sleep(0.2)
-    raise AssertionError(f"task {task_id} has no result after {timeout} s")
+    raise AssertionError(f"no row for {sql!r} {args} after {timeout} s")
+
+
+def _result(data_dir: str, task_id: str, timeout: float = 30) -> tuple[bool, object]:
+    """(success, result) of a finished task (django-q2 stores the result pickled)."""
+    sql = "SELECT success, result FROM django_q_task WHERE id = ?"
+    success, result = db_row(data_dir, sql, (task_id,), timeout)
+    return bool(success), pickle.loads(base64.b64decode(result))  # noqa: S301 - our own DB
+
+
+def start_qcluster(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``manage.py qcluster`` in its own session, its output to ``log``."""
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
 
 
 def _children(pid: int) -> set[int]:
@@ -104,12 +121,7 @@ def _worker_pid(log: Path, task_name: str) -> int:
 
 def test_the_cluster_runs_jobs_replaces_workers_and_stops(data_dir, tmp_path):
     log = tmp_path / "qcluster.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
-            cwd=ROOT, env=_env(data_dir), stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
+    proc = start_qcluster(_env(data_dir), log)
     try:
         _wait_for(log, r"Q Cluster \S+ \[\S+\] running")
         workers = settings.Q_CLUSTER["workers"]

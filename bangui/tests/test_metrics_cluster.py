@@ -11,7 +11,14 @@ import tempfile
 
 import pytest
 
-from bangui.tests.test_jobcluster import ROOT, _enqueue, _env, _result, _wait_for
+from bangui.tests.test_jobcluster import (
+    ROOT,
+    _enqueue,
+    _env,
+    _result,
+    _wait_for,
+    start_qcluster,
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +33,7 @@ def data_dir() -> str:
 
 def test_the_cluster_counts_runs_failures_and_successes_per_job(data_dir, tmp_path):
     log = tmp_path / "qcluster.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
-            cwd=ROOT, env=_env(data_dir), stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
+    proc = start_qcluster(_env(data_dir), log)
     try:
         _wait_for(log, r"Q Cluster \S+ \[\S+\] running")
         ids = _enqueue(

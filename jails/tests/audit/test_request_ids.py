@@ -7,7 +7,6 @@ import json
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,7 @@ from django.test import Client
 from django_q.tasks import async_task
 
 from bangui.tests.logcapture import capture_console
+from bangui.tests.test_jobcluster import db_row, start_qcluster
 from conftest import ADMIN_PASSWORD
 from jails.models import AuditEvent
 
@@ -76,19 +76,8 @@ def _manage(data_dir: str, *args: str) -> str:
 
 
 def _audit_row(data_dir: str, target: str, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        db = sqlite3.connect(os.path.join(data_dir, "bangui.sqlite3"), timeout=10)
-        try:
-            row = db.execute(
-                "SELECT request_id FROM jails_auditevent WHERE target = ?", (target,)
-            ).fetchone()
-        finally:
-            db.close()
-        if row:
-            return str(row[0])
-        time.sleep(0.2)
-    raise AssertionError(f"no audit row for {target} after {timeout} s")
+    sql = "SELECT request_id FROM jails_auditevent WHERE target = ?"
+    return str(db_row(data_dir, sql, (target,), timeout)[0])
 
 
 def test_a_job_in_the_real_cluster_logs_and_audits_with_its_task_id(tmp_path: Path) -> None:
@@ -96,12 +85,7 @@ def test_a_job_in_the_real_cluster_logs_and_audits_with_its_task_id(tmp_path: Pa
     data_dir = tempfile.mkdtemp(prefix="bangui-jobids-")
     _manage(data_dir, "migrate", "--noinput", "-v0")
     log = tmp_path / "qcluster.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
-            cwd=ROOT, env=_env(data_dir), stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
+    proc = start_qcluster(_env(data_dir), log)
     try:
         task_id = _manage(data_dir, "shell", "-c", ENQUEUE.format(func=PROBE, arg="192.0.2.9"))
         task_id = task_id.strip().splitlines()[-1]
